@@ -1,0 +1,56 @@
+# Mesotrack: `make run` serves the demo clinic, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Rebuilt only when the requirements change, so a second `make run` starts in seconds.
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt 2>/dev/null | cksum | cut -d' ' -f1)
+
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help install run test lint format migrations bench clean
+
+help:
+	@echo "make run     set up .venv, migrate, seed the demo clinic, serve web + worker + beat"
+	@echo "make test    run the whole test suite (SQLite unless DATABASE_URL is set)"
+	@echo "make lint    ruff check + ruff format --check"
+	@echo "make format  apply ruff fixes and formatting"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Mesotrack needs Python 3.11 or newer; $(PYTHON) is older. Try: make PYTHON=python3.12 run" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	@mkdir -p var
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
+	@echo
+	@echo "  Mesotrack is starting on http://127.0.0.1:8000/  (Ctrl-C stops web, worker and beat)"
+	@echo "  Demo logins (password mesotrack-demo): reception, clinician, admin"
+	@echo "  Health: http://127.0.0.1:8000/healthz"
+	@echo
+	DEBUG=$${DEBUG:-true} $(BIN)/honcho start -f Procfile
+
+test: $(STAMP)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests, which counts as a failure." >&2; exit 1; fi; \
+	exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrations: $(STAMP)
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

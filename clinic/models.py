@@ -1,0 +1,169 @@
+import zoneinfo
+from datetime import date, time
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+from .roles import Role
+
+TIME_ZONE_CHOICES = sorted((name, name) for name in zoneinfo.available_timezones())
+
+
+class Weekday(models.IntegerChoices):
+    # Same numbering as date.weekday(), so a date maps to its row without translation.
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class Clinic(models.Model):
+    """The clinic and its practice defaults. Mesotrack serves one clinic per installation."""
+
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="Europe/London")
+    currency = models.CharField(
+        max_length=3,
+        default="GBP",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use the three-letter ISO 4217 code, e.g. GBP.")],
+        help_text="ISO 4217 code, e.g. GBP, EUR, USD.",
+    )
+    phone = PhoneNumberField(blank=True)
+    email = models.EmailField(blank=True)
+    address = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def current(cls) -> "Clinic | None":
+        return cls.objects.order_by("pk").first()
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    def opening_hours_on(self, day: date) -> list["OpeningHours"]:
+        return [h for h in self.opening_hours.all() if h.weekday == day.weekday()]
+
+
+class OpeningHours(models.Model):
+    """One opening interval on a weekday; two rows on one day model a lunch break."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes__gt=F("opens")),
+                name="opening_hours_close_after_open",
+                violation_error_message="Closing time must be after opening time.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+    def covers(self, start: time, end: time) -> bool:
+        return self.opens <= start and end <= self.closes
+
+
+class Room(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="rooms")
+    name = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "name"],
+                name="room_name_unique_per_clinic",
+                violation_error_message="The clinic already has a room with this name.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class StaffProfile(models.Model):
+    """A member of staff. `role` is kept in step with the user's group by staff_assign_role()."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_profile"
+    )
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="staff")
+    display_name = models.CharField(max_length=200)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    registration_number = models.CharField(
+        "professional registration number",
+        max_length=50,
+        blank=True,
+        help_text="GMC, NMC or other register number; required for clinicians who sign records.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self):
+        return self.display_name
+
+    def working_hours_on(self, day: date) -> list["WorkingHours"]:
+        return [h for h in self.working_hours.all() if h.weekday == day.weekday()]
+
+
+class WorkingHours(models.Model):
+    staff = models.ForeignKey(StaffProfile, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    starts = models.TimeField()
+    ends = models.TimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["weekday", "starts"]
+        verbose_name_plural = "working hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends__gt=F("starts")),
+                name="working_hours_end_after_start",
+                violation_error_message="End of work must be after its start.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.starts:%H:%M}–{self.ends:%H:%M}"
+
+
+class WorkerHeartbeat(models.Model):
+    """When a Celery worker last ran the heartbeat task; /healthz reports it."""
+
+    name = models.CharField(max_length=50, unique=True, default="worker")
+    last_seen = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} last seen {self.last_seen.isoformat()}"

@@ -1,0 +1,19 @@
+"""Who may open each of the clinic app's pages: read by test_access_matrix.py.
+
+Each app keeps its own table in <app>/tests/access.py: URL name -> PUBLIC or the set of roles
+that may open it. Every named URL of the project must appear in exactly one table.
+"""
+
+from clinic.roles import Role
+
+PUBLIC = "public"
+ALL_STAFF = frozenset(Role)
+
+EXPECTED = {
+    "dashboard": ALL_STAFF,
+    "healthz": PUBLIC,
+    "login": PUBLIC,
+    "logout": PUBLIC,
+    "password_change": ALL_STAFF,
+    "password_change_done": ALL_STAFF,
+}

@@ -1,0 +1,95 @@
+"""Fixtures shared by every app's tests: a clinic, staff in each role, clients, a browser."""
+
+import os
+import shutil
+
+import pytest
+
+from clinic.roles import Role
+from clinic.tests.factories import ClinicFactory, StaffProfileFactory
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def skip_unless_ci(reason: str):
+    """Skip locally with the reason; under CI=true a missing prerequisite is a failure."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true requires it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def clinic(db):
+    return ClinicFactory()
+
+
+@pytest.fixture
+def staff(clinic):
+    """staff(role) -> a StaffProfile whose user is in that role's group."""
+
+    def make(role: Role, **kwargs):
+        return StaffProfileFactory(clinic=clinic, role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def reception_user(staff):
+    return staff(Role.RECEPTION, display_name="Rita Reception").user
+
+
+@pytest.fixture
+def clinician_user(staff):
+    return staff(Role.CLINICIAN, display_name="Dr Cleo Clinician").user
+
+
+@pytest.fixture
+def clinic_admin_user(staff):
+    return staff(Role.CLINIC_ADMIN, display_name="Ada Admin").user
+
+
+@pytest.fixture
+def client_as(client, staff):
+    """client_as(role) -> the test client logged in as a new member of staff in that role."""
+
+    def login(role: Role):
+        client.force_login(staff(role).user)
+        return client
+
+    return login
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    path = shutil.which("chromium") or (CHROMIUM if os.path.exists(CHROMIUM) else None)
+    if path is None:
+        skip_unless_ci("Chromium is not installed (apt-get install -y chromium)")
+    return path
+
+
+@pytest.fixture
+def page(chromium_path, live_server, monkeypatch):
+    """A Playwright page in the system Chromium; no browser is ever downloaded."""
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # around it are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(base_url=live_server.url)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+        context.close()
+        browser.close()
