@@ -46,8 +46,10 @@ INSTALLED_APPS = [
     "simple_history",
     "phonenumber_field",
     "clinic",
-    "patients",
+    # formulations before patients: seed_demo follows this order, and patients' demo allergies
+    # refer to the demo formulations.
     "formulations",
+    "patients",
     "sessions.apps.TreatmentSessionsConfig",
 ]
 
