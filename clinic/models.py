@@ -2,7 +2,7 @@ import zoneinfo
 from datetime import date, time
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from phonenumber_field.modelfields import PhoneNumberField
@@ -39,10 +39,46 @@ class Clinic(models.Model):
     email = models.EmailField(blank=True)
     address = models.TextField(blank=True)
 
+    # Practice defaults (DOMAIN.md marks them [practice]): clinic settings, never constants.
+    screening_valid_days = models.PositiveSmallIntegerField(
+        "screening valid for (days)",
+        default=90,
+        validators=[MinValueValidator(1)],
+        help_text="Practice default 90: a screening older than this must be redone.",
+    )
+    course_min_interval_days = models.PositiveSmallIntegerField(
+        "shortest gap between course sessions (days)",
+        default=7,
+        validators=[MinValueValidator(1)],
+        help_text="Practice default 7: closer bookings risk over-injection and need an override.",
+    )
+    course_max_interval_days = models.PositiveSmallIntegerField(
+        "longest gap between course sessions (days)",
+        default=14,
+        validators=[MinValueValidator(1)],
+        help_text="Practice default 14: longer gaps are allowed but flagged as a deviation.",
+    )
+    maintenance_after_months = models.PositiveSmallIntegerField(
+        "maintenance due after (months)",
+        default=4,
+        validators=[MinValueValidator(1)],
+        help_text="Practice default 4 (4–6; every 3 is common for dutasteride).",
+    )
+    session_minutes = models.PositiveSmallIntegerField(
+        "default session length (minutes)", default=45, validators=[MinValueValidator(5)]
+    )
+
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(course_max_interval_days__gte=F("course_min_interval_days")),
+                name="clinic_course_interval_range",
+                violation_error_message="The longest gap cannot be shorter than the shortest gap.",
+            ),
+        ]
 
     def __str__(self):
         return self.name
