@@ -4,6 +4,7 @@ import os
 import shutil
 
 import pytest
+from django.db import connections
 
 from clinic.roles import Role
 from clinic.tests.factories import ClinicFactory, StaffProfileFactory
@@ -93,3 +94,7 @@ def page(chromium_path, live_server, monkeypatch):
         yield page
         context.close()
         browser.close()
+        # While Playwright's loop runs, the ORM calls of the test get connections of their own
+        # (asgiref locals follow the loop's context); close them here, or the test database
+        # cannot be dropped at the end of the run on PostgreSQL.
+        connections.close_all()
