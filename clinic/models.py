@@ -8,9 +8,8 @@ from django.db.models import F, Q
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
+from .fields import TimeZoneField
 from .roles import Role
-
-TIME_ZONE_CHOICES = sorted((name, name) for name in zoneinfo.available_timezones())
 
 
 class Weekday(models.IntegerChoices):
@@ -28,7 +27,7 @@ class Clinic(models.Model):
     """The clinic and its practice defaults. Mesotrack serves one clinic per installation."""
 
     name = models.CharField(max_length=200)
-    time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="Europe/London")
+    time_zone = TimeZoneField(default="Europe/London")
     currency = models.CharField(
         max_length=3,
         default="GBP",
