@@ -7,6 +7,7 @@ ingredient lines; a change makes a new version (versioning.py), never an edit of
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -73,9 +74,64 @@ class Formulation(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("view_formulation_history", "Can see a formulation's audit timeline")]
 
     def __str__(self):
         return self.name
+
+
+class FrozenVersionError(ValidationError):
+    """A change to a published, retired or used version (or its lines) was refused."""
+
+
+# Fields that fix what a version is; once it leaves draft they never change.
+VERSION_CONTENT_FIELDS = (
+    "formulation_id",
+    "number",
+    "unit_volume_ml",
+    "vehicle",
+    "instructions",
+    "change_note",
+    "based_on_id",
+)
+# The only moves a version makes after creation (versioning.py performs them).
+ALLOWED_STATUS_MOVES = {
+    ("draft", "draft"),
+    ("draft", "published"),
+    ("published", "published"),
+    ("published", "retired"),
+    ("retired", "retired"),
+}
+
+
+def _frozen_message(version_label: str, why: str) -> str:
+    return (
+        f"{version_label} is {why}, so it can never be changed or deleted. "
+        'Use "New version from this one" to make a changed copy.'
+    )
+
+
+class FormulationVersionQuerySet(models.QuerySet):
+    """Bulk paths refuse frozen rows too: update() and delete() skip save() and delete()."""
+
+    def frozen(self):
+        return self.filter(~Q(status="draft") | Q(session_records__isnull=False)).distinct()
+
+    def _refuse_frozen(self):
+        first = self.frozen().select_related("formulation").first()
+        if first is not None:
+            raise FrozenVersionError(_frozen_message(str(first), first.frozen_reason()))
+
+    def update(self, **kwargs):
+        self._refuse_frozen()
+        return super().update(**kwargs)
+
+    def delete(self):
+        self._refuse_frozen()
+        return super().delete()
+
+    update.queryset_only = True
+    delete.queryset_only = True
 
 
 class VersionStatus(models.TextChoices):
@@ -112,10 +168,16 @@ class FormulationVersion(models.Model):
     )
     retired_at = models.DateTimeField(null=True, blank=True)
 
+    objects = FormulationVersionQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["formulation__name", "-number"]
+        permissions = [
+            ("view_ingredient_sheet", "Can open the patient ingredient sheet"),
+            ("compare_formulationversion", "Can compare two versions"),
+            ("view_usage_report", "Can see how often each version was used"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["formulation", "number"],
@@ -126,6 +188,65 @@ class FormulationVersion(models.Model):
 
     def __str__(self):
         return f"{self.formulation.name} v{self.number}"
+
+    def save(self, *args, **kwargs):
+        # A row-level invariant, kept here so that no path (form, admin, shell) can skip it.
+        if self.pk is not None:
+            self._refuse_frozen_change()
+        return super().save(*args, **kwargs)
+
+    def _refuse_frozen_change(self):
+        stored = (
+            type(self)
+            .objects.filter(pk=self.pk)
+            .values("status", *VERSION_CONTENT_FIELDS, "published_at", "published_by_id")
+            .first()
+        )
+        if stored is None:
+            return
+        label = f"{self.formulation.name} v{stored['number']}"
+        move = (stored["status"], self.status)
+        if move not in ALLOWED_STATUS_MOVES:
+            if self.status == VersionStatus.DRAFT:
+                raise FrozenVersionError(
+                    f"{label} is {stored['status']} and cannot go back to draft. "
+                    'Use "New version from this one" to make a changed copy.'
+                )
+            raise FrozenVersionError(
+                f"{label} cannot move from {stored['status']} to {self.status}."
+            )
+        used = self.is_used()
+        if stored["status"] == VersionStatus.DRAFT and not used:
+            return
+        changed = [f for f in VERSION_CONTENT_FIELDS if getattr(self, f) != stored[f]]
+        if stored["status"] != VersionStatus.DRAFT:
+            changed += [
+                f for f in ("published_at", "published_by_id") if getattr(self, f) != stored[f]
+            ]
+        if changed:
+            why = "used in a treatment session" if used else stored["status"]
+            raise FrozenVersionError(_frozen_message(label, why))
+
+    def delete(self, *args, **kwargs):
+        reason = self.frozen_reason() if self.pk else ""
+        if reason:
+            raise FrozenVersionError(_frozen_message(str(self), reason))
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == VersionStatus.DRAFT
+
+    def is_used(self) -> bool:
+        """True once any session record names this version: from then on it is the record."""
+        return self.pk is not None and self.session_records.exists()
+
+    def frozen_reason(self) -> str:
+        if self.is_used():
+            return "used in a treatment session"
+        if self.status != VersionStatus.DRAFT:
+            return self.get_status_display().lower()
+        return ""
 
 
 class StrengthUnit(models.TextChoices):
@@ -141,6 +262,38 @@ class ConcentrationUnit(models.TextChoices):
     MG_PER_ML = "mg/mL", "mg/mL"
     MICROGRAM_PER_ML = "ug/mL", "µg/mL"
     IU_PER_ML = "IU/mL", "IU/mL"
+
+
+class IngredientLineQuerySet(models.QuerySet):
+    def _refuse_frozen(self):
+        frozen = FormulationVersion.objects.frozen().filter(lines__in=self.values("pk"))
+        first = frozen.select_related("formulation").first()
+        if first is not None:
+            raise FrozenVersionError(_frozen_message(str(first), first.frozen_reason()))
+
+    def update(self, **kwargs):
+        self._refuse_frozen()
+        return super().update(**kwargs)
+
+    def delete(self):
+        self._refuse_frozen()
+        return super().delete()
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        version_ids = {o.version_id for o in objs}
+        first = (
+            FormulationVersion.objects.frozen()
+            .filter(pk__in=version_ids)
+            .select_related("formulation")
+            .first()
+        )
+        if first is not None:
+            raise FrozenVersionError(_frozen_message(str(first), first.frozen_reason()))
+        return super().bulk_create(objs, *args, **kwargs)
+
+    update.queryset_only = True
+    delete.queryset_only = True
 
 
 class IngredientLine(models.Model):
@@ -167,6 +320,7 @@ class IngredientLine(models.Model):
     )
     position = models.PositiveSmallIntegerField(default=0)
 
+    objects = IngredientLineQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -189,6 +343,36 @@ class IngredientLine(models.Model):
 
     def __str__(self):
         return f"{self.ingredient.name} {self.amount} {self.unit}"
+
+    def save(self, *args, **kwargs):
+        self._refuse_if_version_frozen()
+        # The canonical concentration is derived data: recomputed on every save so it can
+        # never disagree with the amount and unit a person entered.
+        from .units import normalise_strength
+
+        strength = normalise_strength(
+            amount=self.amount, unit=self.unit, per_volume_ml=self.per_volume_ml
+        )
+        self.concentration, self.concentration_unit = strength.value, strength.unit
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._refuse_if_version_frozen()
+        return super().delete(*args, **kwargs)
+
+    def _refuse_if_version_frozen(self):
+        version_ids = {self.version_id}
+        if self.pk is not None:
+            stored = type(self).objects.filter(pk=self.pk).values_list("version_id", flat=True)
+            version_ids.update(stored)
+        first = (
+            FormulationVersion.objects.frozen()
+            .filter(pk__in=version_ids)
+            .select_related("formulation")
+            .first()
+        )
+        if first is not None:
+            raise FrozenVersionError(_frozen_message(str(first), first.frozen_reason()))
 
 
 class LotStatus(models.TextChoices):
@@ -218,6 +402,7 @@ class Lot(models.Model):
 
     class Meta:
         ordering = ["expires_on", "lot_number"]
+        permissions = [("recall_lot", "Can recall a lot and list the patients who received it")]
         constraints = [
             models.UniqueConstraint(
                 fields=["supplier", "lot_number"],

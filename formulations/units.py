@@ -34,3 +34,62 @@ def normalise_strength(
     if unit == StrengthUnit.IU:
         return Concentration(amount / per_volume_ml, ConcentrationUnit.IU_PER_ML)
     return Concentration(amount * MG_PER_UNIT[unit] / per_volume_ml, ConcentrationUnit.MG_PER_ML)
+
+
+def decimal_text(value: Decimal) -> str:
+    """A Decimal as people write it: no exponent, no trailing zeros (0.100 -> "0.1")."""
+    return format(value.normalize(), "f")
+
+
+UNIT_WORDS = {
+    StrengthUnit.MG: "mg",
+    StrengthUnit.MICROGRAM: "micrograms",
+    StrengthUnit.G: "g",
+    StrengthUnit.IU: "IU (international units)",
+}
+
+
+def strength_in_words(*, amount: Decimal, unit: str, per_volume_ml: Decimal | None) -> str:
+    """How the ingredient sheet states a strength, e.g. "0.1 mg in every 1 mL (0.01 %)"."""
+    concentration = normalise_strength(amount=amount, unit=unit, per_volume_ml=per_volume_ml)
+    if unit == StrengthUnit.PERCENT_WV:
+        # % w/v is read most easily as the mass in one millilitre.
+        words = f"{decimal_text(concentration.value)} mg in every 1 mL"
+        return f"{words} ({decimal_text(amount)} %)"
+    words = f"{decimal_text(amount)} {UNIT_WORDS[unit]} in every {decimal_text(per_volume_ml)} mL"
+    if concentration.unit == ConcentrationUnit.MG_PER_ML:
+        percent = concentration.value / MG_PER_ML_PER_PERCENT_WV
+        words += f" ({decimal_text(percent)} %)"
+    return words
+
+
+DOSE_UNITS = {
+    ConcentrationUnit.MG_PER_ML: "mg",
+    ConcentrationUnit.MICROGRAM_PER_ML: "µg",
+    ConcentrationUnit.IU_PER_ML: "IU",
+}
+
+
+@dataclass(frozen=True)
+class IngredientDose:
+    ingredient: object  # formulations.models.Ingredient
+    amount: Decimal
+    unit: str  # "mg", "µg" or "IU"
+
+    def __str__(self):
+        return f"{self.ingredient.name}: {decimal_text(self.amount)} {self.unit}"
+
+
+def ingredient_doses(*, version, volume_ml: Decimal) -> list[IngredientDose]:
+    """The amount of each ingredient in `volume_ml` of the version: volume × concentration."""
+    volume_ml = Decimal(volume_ml)
+    if volume_ml < 0:
+        raise ValueError("An injected volume cannot be negative.")
+    return [
+        IngredientDose(
+            ingredient=line.ingredient,
+            amount=(line.concentration * volume_ml).normalize(),
+            unit=DOSE_UNITS[line.concentration_unit],
+        )
+        for line in version.lines.select_related("ingredient")
+    ]

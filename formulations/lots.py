@@ -1,0 +1,110 @@
+"""Lots (batches) of a published version: receiving, whether one may be used on a day, quarantine
+and recall. An expired or recalled lot can never be recorded as injected (DOMAIN.md)."""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import FormulationVersion, Lot, LotStatus, VersionStatus
+
+
+def lot_receive(
+    *,
+    version: FormulationVersion,
+    lot_number: str,
+    supplier: str,
+    received_on: date,
+    expires_on: date,
+    quantity_received: int,
+) -> Lot:
+    if version.status != VersionStatus.PUBLISHED:
+        raise ValidationError(
+            f"Lots can only be received for a published version; {version} is "
+            f"{version.get_status_display().lower()}."
+        )
+    lot = Lot(
+        version=version,
+        lot_number=lot_number.strip(),
+        supplier=supplier.strip(),
+        received_on=received_on,
+        expires_on=expires_on,
+        quantity_received=quantity_received,
+        quantity_remaining=quantity_received,
+    )
+    lot.full_clean()
+    lot.save()
+    return lot
+
+
+def lot_status_on(*, lot: Lot, on_date: date) -> str:
+    """The status a person should see: a stored status, or "Expired" once the date has passed."""
+    if lot.status == LotStatus.AVAILABLE and lot.expires_on < on_date:
+        return "Expired"
+    return lot.get_status_display()
+
+
+def lot_usability(
+    *, lot: Lot, on_date: date, version: FormulationVersion | None = None
+) -> tuple[bool, str]:
+    """Whether `lot` may be injected on `on_date` (and for `version`, if given), and if not, why."""
+    if lot.status == LotStatus.RECALLED:
+        return False, f"Lot {lot.lot_number} was recalled and must not be used."
+    if lot.status == LotStatus.QUARANTINED:
+        return False, f"Lot {lot.lot_number} is quarantined until it is checked and released."
+    # A lot is usable up to and including its expiry date.
+    if lot.expires_on < on_date:
+        return False, f"Lot {lot.lot_number} expired on {lot.expires_on:%d %b %Y}."
+    if lot.received_on > on_date:
+        return False, f"Lot {lot.lot_number} was not received until {lot.received_on:%d %b %Y}."
+    if version is not None and lot.version_id != version.pk:
+        return False, (f"Lot {lot.lot_number} is of {lot.version}, not of {version}.")
+    if lot.quantity_remaining <= 0:
+        return False, f"Lot {lot.lot_number} has none remaining."
+    return True, ""
+
+
+@transaction.atomic
+def lot_recall(*, lot: Lot, reason: str, on_date: date, by) -> Lot:
+    """Withdraw a lot for good; the recall page then lists every patient who received it."""
+    lot = Lot.objects.select_for_update().get(pk=lot.pk)
+    if lot.status == LotStatus.RECALLED:
+        raise ValidationError(f"Lot {lot.lot_number} was already recalled on {lot.recalled_on}.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the lot is recalled."})
+    lot.status = LotStatus.RECALLED
+    lot.status_reason = reason.strip()
+    lot.recalled_on = on_date
+    lot.recalled_by = by
+    lot.save(update_fields=["status", "status_reason", "recalled_on", "recalled_by"])
+    return lot
+
+
+@transaction.atomic
+def lot_quarantine(*, lot: Lot, reason: str) -> Lot:
+    lot = Lot.objects.select_for_update().get(pk=lot.pk)
+    if lot.status != LotStatus.AVAILABLE:
+        raise ValidationError(
+            f"Only an available lot can be quarantined; lot {lot.lot_number} is "
+            f"{lot.get_status_display().lower()}."
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the lot is quarantined."})
+    lot.status = LotStatus.QUARANTINED
+    lot.status_reason = reason.strip()
+    lot.save(update_fields=["status", "status_reason"])
+    return lot
+
+
+@transaction.atomic
+def lot_release(*, lot: Lot, reason: str) -> Lot:
+    lot = Lot.objects.select_for_update().get(pk=lot.pk)
+    if lot.status != LotStatus.QUARANTINED:
+        raise ValidationError(
+            f"Only a quarantined lot can be released; lot {lot.lot_number} is "
+            f"{lot.get_status_display().lower()}."
+        )
+    lot.status = LotStatus.AVAILABLE
+    lot.status_reason = reason.strip()
+    lot.save(update_fields=["status", "status_reason"])
+    return lot

@@ -1,0 +1,56 @@
+"""Who received a lot, and how much each version was used: reads over the session records."""
+
+import csv
+import io
+
+from django.db.models import Count, Max, Min, QuerySet
+
+from sessions.models import RecordLot
+
+from .models import FormulationVersion, Lot
+
+RECALL_CSV_HEADER = ["record number", "patient", "session date", "clinician", "volume (mL)"]
+
+
+def lot_recipients(*, lot: Lot) -> QuerySet[RecordLot]:
+    """Every use of `lot` in a session record, with patient, date, clinician and volume."""
+    return (
+        RecordLot.objects.filter(lot=lot)
+        .select_related("record__session__patient", "record__clinician")
+        .order_by("record__session__starts_at", "pk")
+    )
+
+
+def lot_recipients_csv(*, lot: Lot, zone) -> str:
+    """The recall list as CSV: only what is needed to contact and follow up the patients."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(RECALL_CSV_HEADER)
+    for use in lot_recipients(lot=lot):
+        session = use.record.session
+        patient = session.patient
+        writer.writerow(
+            [
+                patient.record_number,
+                f"{patient.given_name} {patient.family_name}",
+                session.starts_at.astimezone(zone).date().isoformat(),
+                use.record.clinician.display_name,
+                str(use.volume_ml),
+            ]
+        )
+    return out.getvalue()
+
+
+def version_usage() -> QuerySet[FormulationVersion]:
+    """Every non-draft version with its number of sessions and patients and first and last use."""
+    return (
+        FormulationVersion.objects.exclude(status="draft")
+        .select_related("formulation")
+        .annotate(
+            session_count=Count("session_records", distinct=True),
+            patient_count=Count("session_records__session__patient", distinct=True),
+            first_use=Min("session_records__session__starts_at"),
+            last_use=Max("session_records__session__starts_at"),
+        )
+        .order_by("formulation__name", "-number")
+    )
