@@ -142,7 +142,9 @@ class Allergy(Voidable):
             models.CheckConstraint(
                 condition=Q(ingredient__isnull=False) | ~Q(category="") | ~Q(substance=""),
                 name="allergy_names_a_substance",
-                violation_error_message="Name the ingredient, the ingredient category or the substance.",
+                violation_error_message=(
+                    "Name the ingredient, the ingredient category or the substance."
+                ),
             ),
         ]
 
@@ -356,7 +358,7 @@ class ScreeningRule(models.Model):
         max_length=10,
         choices=SexAtBirth.choices,
         blank=True,
-        help_text="Ask only patients of this sex at birth (patients not recorded are always asked).",
+        help_text="Ask only patients of this sex at birth (unrecorded: always asked).",
     )
     reason = models.CharField(max_length=300, help_text="Plain words shown when the rule fires.")
     in_recheck = models.BooleanField(

@@ -2,7 +2,19 @@ from datetime import date
 
 import factory
 
-from patients.models import Patient, SexAtBirth
+from patients.models import (
+    Allergy,
+    Assessment,
+    Diagnosis,
+    Medication,
+    MedicationClass,
+    Patient,
+    Scale,
+    Screening,
+    ScreeningRecheck,
+    Severity,
+    SexAtBirth,
+)
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
@@ -16,3 +28,69 @@ class PatientFactory(factory.django.DjangoModelFactory):
     sex_at_birth = SexAtBirth.MALE
     email = factory.LazyAttribute(lambda p: f"{p.given_name.lower()}@patients.example")
     mobile = "+447700900123"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A plain user; give it a role with clinic.tests.factories.StaffProfileFactory when needed."""
+
+    class Meta:
+        model = "auth.User"
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"patients-user{n}")
+
+
+class AllergyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Allergy
+
+    patient = factory.SubFactory(PatientFactory)
+    substance = "Latex"
+    severity = Severity.MODERATE
+    recorded_by = factory.SubFactory(UserFactory)
+
+
+class MedicationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Medication
+
+    patient = factory.SubFactory(PatientFactory)
+    name = "Apixaban"
+    medication_class = MedicationClass.ANTICOAGULANT
+    recorded_by = factory.SubFactory(UserFactory)
+
+
+class AssessmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Assessment
+
+    patient = factory.SubFactory(PatientFactory)
+    assessed_on = date(2026, 11, 2)
+    diagnosis = Diagnosis.L64_9
+    scale = Scale.NORWOOD
+    scale_value = "III"
+    zones = factory.LazyFunction(lambda: ["vertex"])
+    clinician = factory.SubFactory(UserFactory)
+
+
+class ScreeningFactory(factory.django.DjangoModelFactory):
+    """A screening with every answer "no" unless `answers` is given."""
+
+    class Meta:
+        model = Screening
+
+    patient = factory.SubFactory(PatientFactory)
+    screened_on = date(2026, 11, 2)
+    clinician = factory.SubFactory(UserFactory)
+    answers = factory.LazyFunction(dict)
+    findings = factory.LazyFunction(list)
+
+
+class ScreeningRecheckFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ScreeningRecheck
+
+    screening = factory.SubFactory(ScreeningFactory)
+    checked_on = date(2026, 11, 16)
+    answers = factory.LazyFunction(dict)
+    clinician = factory.SubFactory(UserFactory)

@@ -1,0 +1,188 @@
+"""The clearance gate: may this patient be treated with this formulation on this day?
+
+Booking (scheduling) asks treatment_clearance; the clinician starting a session record asks
+pre_session_clearance, which also needs that day's re-check. Both say which rule blocks and
+what to do next, with a separate message that reception may read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from clinic.models import Clinic
+
+from .models import Patient, RuleOutcome, Screening, ScreeningRecheck
+from .screening import ScreeningFinding, evaluate_screening
+
+DEFAULT_SCREENING_VALID_DAYS = 90  # practice default (DOMAIN.md); the clinic setting wins
+
+NEXT_SCREEN = "screen"
+NEXT_RECHECK = "re-check"
+NEXT_OVERRIDE = "override"
+NEXT_REFER = "refer"
+
+RECEPTION_SCREEN = "Screen before treatment: a clinician must screen this patient first."
+RECEPTION_CLINICIAN = "Needs a clinician: a clinician must review this patient before treatment."
+
+
+@dataclass(frozen=True)
+class Clearance:
+    cleared: bool
+    findings: tuple[ScreeningFinding, ...] = ()
+    # The findings that block (a subset of findings: overridden or cleared ones don't).
+    blocking: tuple[ScreeningFinding, ...] = ()
+    next_step: str = ""
+    message: str = ""
+    reception_message: str = ""
+    recheck_required: bool = False
+    screening: Screening | None = field(default=None, compare=False)
+
+
+def _valid_days() -> int:
+    clinic = Clinic.current()
+    return clinic.screening_valid_days if clinic else DEFAULT_SCREENING_VALID_DAYS
+
+
+def latest_screening(*, patient: Patient, on_date: date) -> Screening | None:
+    return (
+        Screening.objects.filter(patient=patient, voided_at__isnull=True, screened_on__lte=on_date)
+        .order_by("-screened_on", "-pk")
+        .first()
+    )
+
+
+def screening_lapses_on(*, screening: Screening) -> date:
+    """The first day on which the screening no longer counts."""
+    return screening.screened_on + timedelta(days=_valid_days() + 1)
+
+
+def treatment_clearance(*, patient: Patient, formulation_version, on_date: date) -> Clearance:
+    """Whether the patient may be booked for treatment with this formulation on on_date."""
+    screening = latest_screening(patient=patient, on_date=on_date)
+    if screening is None:
+        return _needs_screening(
+            "No contraindication screening is on record. A clinician must screen the patient "
+            "before treatment can be booked."
+        )
+    lapses_on = screening_lapses_on(screening=screening)
+    if on_date >= lapses_on:
+        return _needs_screening(
+            f"The last screening ({screening.screened_on:%d %b %Y}) lapsed on "
+            f"{lapses_on:%d %b %Y}: a screening is valid for {_valid_days()} days. A clinician "
+            "must screen the patient again before treatment.",
+            screening=screening,
+        )
+    return _judge(
+        screening=screening,
+        answers=screening.answers,
+        formulation_version=formulation_version,
+        on_date=on_date,
+        recheck=_recheck_on(screening, on_date),
+    )
+
+
+def pre_session_clearance(*, patient: Patient, formulation_version, on_date: date) -> Clearance:
+    """treatment_clearance plus the short re-check that must be recorded on the day itself."""
+    clearance = treatment_clearance(
+        patient=patient, formulation_version=formulation_version, on_date=on_date
+    )
+    if clearance.next_step == NEXT_SCREEN or not clearance.recheck_required:
+        return clearance
+    if clearance.cleared:
+        return Clearance(
+            cleared=False,
+            findings=clearance.findings,
+            next_step=NEXT_RECHECK,
+            message=(
+                "Before today's session a clinician must record the short re-check (anything "
+                "changed since the last visit: new medicines, pregnancy, scalp infection)."
+            ),
+            reception_message=RECEPTION_CLINICIAN,
+            recheck_required=True,
+            screening=clearance.screening,
+        )
+    return clearance
+
+
+def _recheck_on(screening: Screening, on_date: date) -> ScreeningRecheck | None:
+    return screening.rechecks.filter(checked_on=on_date).order_by("-pk").first()
+
+
+def _needs_screening(message: str, *, screening: Screening | None = None) -> Clearance:
+    return Clearance(
+        cleared=False,
+        next_step=NEXT_SCREEN,
+        message=message,
+        reception_message=RECEPTION_SCREEN,
+        recheck_required=True,
+        screening=screening,
+    )
+
+
+def _judge(
+    *, screening: Screening, answers: dict, formulation_version, on_date: date, recheck
+) -> Clearance:
+    if recheck is not None:
+        # What changed since the screening replaces what was said then.
+        answers = {**answers, **recheck.answers}
+    findings = evaluate_screening(
+        patient=screening.patient,
+        answers=answers,
+        formulation_version=formulation_version,
+        on_date=on_date,
+    )
+    overridden = set(screening.overrides.values_list("rule__code", flat=True))
+    referred_ok = set(screening.referral_clearances.values_list("rule__code", flat=True))
+    blocking = tuple(
+        f
+        for f in findings
+        if f.outcome == RuleOutcome.ABSOLUTE
+        or (f.outcome == RuleOutcome.REFERRAL and f.rule_code not in referred_ok)
+        or (f.outcome == RuleOutcome.RELATIVE and f.rule_code not in overridden)
+    )
+    common = {
+        "findings": tuple(findings),
+        "blocking": blocking,
+        "recheck_required": recheck is None,
+        "screening": screening,
+    }
+    if not blocking:
+        return Clearance(cleared=True, **common)
+    first = blocking[0]
+    if first.outcome == RuleOutcome.ABSOLUTE:
+        next_step = NEXT_SCREEN
+        todo = (
+            "This is an absolute contraindication: it cannot be overridden. Do not treat; "
+            "screen again only if the situation has changed (for example after pregnancy or "
+            "once an infection has healed)."
+        )
+    elif first.outcome == RuleOutcome.REFERRAL:
+        next_step = NEXT_REFER
+        todo = (
+            "Refer the patient to a dermatologist; treatment stays blocked until a clinician "
+            "records the dermatologist's clearance."
+        )
+    else:
+        next_step = NEXT_OVERRIDE
+        todo = (
+            "A clinician may proceed only by recording an override with a written reason "
+            "(it is audited)."
+        )
+    others = len(blocking) - 1
+    more = (
+        f" {others} more finding{'s' if others > 1 else ''} also block{'s' if others == 1 else ''}."
+        if others
+        else ""
+    )
+    message = (
+        f"Blocked by screening rule “{first.rule_code}” ({first.outcome_label.lower()}): "
+        f"{first.reason} {todo}{more}"
+    )
+    return Clearance(
+        cleared=False,
+        next_step=next_step,
+        message=message,
+        reception_message=RECEPTION_CLINICIAN,
+        **common,
+    )
