@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -19,6 +19,9 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("formulations/", include("formulations.urls")),
+    # Calendar, sessions, plans (incl. /patients/<id>/plans/new/) and the maintenance list.
+    path("", include("sessions.urls")),
     path("admin/", admin.site.urls),
 ]
 
