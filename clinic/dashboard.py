@@ -13,6 +13,9 @@ class Dashboard:
     opening_hours: list[OpeningHours] = field(default_factory=list)
     rooms: list[Room] = field(default_factory=list)
     clinicians_on_duty: list[tuple[StaffProfile, list]] = field(default_factory=list)
+    # Reception panels (sessions app): today's sessions by status, tomorrow's unconfirmed,
+    # overdue maintenance; None for roles that do not work the desk.
+    reception: object | None = None
 
 
 def dashboard_for(*, clinic: Clinic | None, role: Role | None, today: date) -> Dashboard:
@@ -26,4 +29,8 @@ def dashboard_for(*, clinic: Clinic | None, role: Role | None, today: date) -> D
         hours = profile.working_hours_on(today)
         if hours:
             board.clinicians_on_duty.append((profile, hours))
+    if role in (Role.RECEPTION, Role.CLINIC_ADMIN):
+        from sessions.calendar import reception_panels
+
+        board.reception = reception_panels(clinic=clinic, today=today)
     return board

@@ -4,10 +4,23 @@ from decimal import Decimal
 import factory
 
 from clinic.roles import Role
-from clinic.tests.factories import RoomFactory, StaffProfileFactory
+from clinic.tests.factories import RoomFactory, StaffProfileFactory, UserFactory
 from formulations.tests.factories import FormulationVersionFactory, LotFactory
 from patients.tests.factories import PatientFactory
-from sessions.models import RecordLot, SessionRecord, TreatmentSession
+from sessions.models import (
+    ContactAttempt,
+    ContactChannel,
+    ContactOutcome,
+    Device,
+    PlanKind,
+    PlanStatus,
+    PlanTemplate,
+    RecordLot,
+    SessionRecord,
+    Technique,
+    TreatmentPlan,
+    TreatmentSession,
+)
 
 
 class TreatmentSessionFactory(factory.django.DjangoModelFactory):
@@ -37,3 +50,33 @@ class RecordLotFactory(factory.django.DjangoModelFactory):
     record = factory.SubFactory(SessionRecordFactory)
     lot = factory.LazyAttribute(lambda u: LotFactory(version=u.record.formulation_version))
     volume_ml = Decimal("1.00")
+
+
+class TreatmentPlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TreatmentPlan
+
+    patient = factory.SubFactory(PatientFactory)
+    indication = "L64 androgenic alopecia, Norwood III"
+    template = factory.LazyFunction(lambda: PlanTemplate.objects.get(kind=PlanKind.MILD_MODERATE))
+    formulation_version = factory.SubFactory(FormulationVersionFactory)
+    technique = Technique.NAPPAGE
+    device = Device.SYRINGE
+    target_depth_mm = Decimal("2.0")
+    number_of_sessions = 6
+    interval_days = 14
+    price_per_session = Decimal("150.00")
+    package_price = Decimal("800.00")
+    status = PlanStatus.ACTIVE
+    created_by = factory.SubFactory(StaffProfileFactory, role=Role.CLINICIAN)
+
+
+class ContactAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactAttempt
+
+    plan = factory.SubFactory(TreatmentPlanFactory)
+    attempted_at = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    channel = ContactChannel.PHONE
+    outcome = ContactOutcome.NO_ANSWER
+    by = factory.SubFactory(UserFactory)

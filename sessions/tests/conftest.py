@@ -1,0 +1,55 @@
+"""A clinic ready for booking: opening hours, a room, a clinician with working hours, a plan."""
+
+from datetime import UTC, datetime, time
+
+import pytest
+
+from clinic.roles import Role
+from clinic.tests.factories import OpeningHoursFactory, RoomFactory, WorkingHoursFactory
+from patients.tests.factories import PatientFactory
+from sessions.tests.factories import TreatmentPlanFactory
+
+# Monday 23 November 2026, 08:00 in London (GMT, so UTC too): the clock of most tests.
+MONDAY = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def open_clinic(clinic):
+    """Open Monday to Saturday 09:00–18:00 (Europe/London)."""
+    for weekday in range(6):
+        OpeningHoursFactory(clinic=clinic, weekday=weekday, opens=time(9), closes=time(18))
+    return clinic
+
+
+@pytest.fixture
+def clinician(open_clinic, staff):
+    """Works Monday to Friday 09:00–17:00."""
+    profile = staff(Role.CLINICIAN, display_name="Dr Nadia Noor")
+    for weekday in range(5):
+        WorkingHoursFactory(staff=profile, weekday=weekday, starts=time(9), ends=time(17))
+    return profile
+
+
+@pytest.fixture
+def room(open_clinic):
+    return RoomFactory(clinic=open_clinic, name="Treatment room 1")
+
+
+@pytest.fixture
+def patient(db):
+    return PatientFactory(given_name="Priya", family_name="Patel")
+
+
+@pytest.fixture
+def plan(patient, clinician):
+    return TreatmentPlanFactory(patient=patient, created_by=clinician)
+
+
+@pytest.fixture
+def desk_user(staff):
+    return staff(Role.RECEPTION, display_name="Rosa Reception").user
+
+
+def at(clinic, year, month, day, hour, minute=0) -> datetime:
+    """A wall-clock time in the clinic's zone."""
+    return datetime(year, month, day, hour, minute, tzinfo=clinic.zone)

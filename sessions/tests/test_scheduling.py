@@ -1,0 +1,695 @@
+"""Every booking rule of scheduling.py, called directly."""
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+import time_machine
+
+from clinic.roles import Role
+from clinic.tests.factories import RoomFactory
+from patients.tests.factories import PatientFactory
+from sessions import scheduling
+from sessions.models import SessionKind, SessionStatus
+from sessions.scheduling import SchedulingRefused
+from sessions.tests.conftest import MONDAY, at
+from sessions.tests.factories import TreatmentSessionFactory
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(MONDAY, tick=False):
+        yield
+
+
+def book(clinic, patient, clinician, room, when, by, **kw):
+    return scheduling.book_session(
+        clinic=clinic,
+        patient=patient,
+        clinician=clinician,
+        room=room,
+        starts_at=when,
+        by=by,
+        now=MONDAY,
+        **kw,
+    )
+
+
+def test_a_session_is_booked_for_the_clinic_session_length(
+    open_clinic, patient, clinician, room, desk_user
+):
+    session = book(
+        open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 23, 10), desk_user
+    )
+
+    assert session.status == SessionStatus.SCHEDULED
+    assert session.ends_at - session.starts_at == timedelta(minutes=45)
+
+
+def test_the_same_clinician_cannot_be_booked_twice_at_once(
+    open_clinic, patient, clinician, room, desk_user
+):
+    book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 23, 10), desk_user)
+
+    with pytest.raises(SchedulingRefused) as refused:
+        book(
+            open_clinic,
+            PatientFactory(),
+            clinician,
+            RoomFactory(clinic=open_clinic),
+            at(open_clinic, 2026, 11, 23, 10, 30),
+            desk_user,
+        )
+
+    assert refused.value.rule == "overlap"
+    assert "Dr Nadia Noor already has a session from 10:00 to 10:45" in refused.value.message
+
+
+def test_the_same_room_cannot_be_booked_twice_at_once(
+    open_clinic, patient, clinician, room, desk_user, staff
+):
+    book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 23, 10), desk_user)
+    other = staff(Role.CLINICIAN)
+    other.working_hours.create(
+        weekday=0,
+        starts=clinician.working_hours.first().starts,
+        ends=clinician.working_hours.first().ends,
+    )
+
+    with pytest.raises(SchedulingRefused) as refused:
+        book(
+            open_clinic,
+            PatientFactory(),
+            other,
+            room,
+            at(open_clinic, 2026, 11, 23, 10, 15),
+            desk_user,
+        )
+
+    assert "Treatment room 1 is already booked from 10:00 to 10:45" in refused.value.message
+
+
+def test_the_same_patient_cannot_be_in_two_sessions_at_once(
+    open_clinic, patient, clinician, room, desk_user, staff
+):
+    book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 23, 10), desk_user)
+    other = staff(Role.CLINICIAN)
+    other.working_hours.create(
+        weekday=0,
+        starts=clinician.working_hours.first().starts,
+        ends=clinician.working_hours.first().ends,
+    )
+
+    with pytest.raises(SchedulingRefused) as refused:
+        book(
+            open_clinic,
+            patient,
+            other,
+            RoomFactory(clinic=open_clinic),
+            at(open_clinic, 2026, 11, 23, 10, 15),
+            desk_user,
+        )
+
+    assert "This patient already has a session" in refused.value.message
+
+
+def test_a_cancelled_session_frees_its_slot(open_clinic, patient, clinician, room, desk_user):
+    first = book(
+        open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 23, 10), desk_user
+    )
+    scheduling.cancel_session(
+        clinic=open_clinic, session=first, by_patient=True, reason="Flu", by=desk_user, now=MONDAY
+    )
+
+    again = book(
+        open_clinic, PatientFactory(), clinician, room, at(open_clinic, 2026, 11, 23, 10), desk_user
+    )
+
+    assert again.pk != first.pk
+
+
+def test_back_to_back_sessions_do_not_overlap(open_clinic, patient, clinician, room, desk_user):
+    book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 23, 10), desk_user)
+
+    second = book(
+        open_clinic,
+        PatientFactory(),
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10, 45),
+        desk_user,
+    )
+
+    assert second.starts_at == at(open_clinic, 2026, 11, 23, 10, 45)
+
+
+def test_a_session_outside_opening_hours_is_refused(
+    open_clinic, patient, clinician, room, desk_user
+):
+    with pytest.raises(SchedulingRefused) as refused:
+        book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 29, 10), desk_user)
+
+    assert refused.value.rule == "opening_hours"
+    assert "It is closed on Sundays" in refused.value.message
+
+
+def test_a_session_running_past_closing_time_is_refused(
+    open_clinic, patient, clinician, room, desk_user
+):
+    with pytest.raises(SchedulingRefused) as refused:
+        book(
+            open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 28, 17, 30), desk_user
+        )
+
+    assert "Opening hours on Saturdays: 09:00–18:00" in refused.value.message
+
+
+def test_a_session_outside_the_clinicians_working_hours_is_refused(
+    open_clinic, patient, clinician, room, desk_user
+):
+    with pytest.raises(SchedulingRefused) as refused:
+        book(
+            open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 23, 16, 30), desk_user
+        )
+
+    assert refused.value.rule == "working_hours"
+    assert "Dr Nadia Noor is not working for the whole session" in refused.value.message
+
+
+def test_opening_hours_are_read_in_the_clinic_time_zone(
+    open_clinic, patient, clinician, room, desk_user
+):
+    # 09:00 in London in June is 08:00 UTC: allowed, although 08:00 UTC looks early.
+    with time_machine.travel("2027-06-01T07:00Z", tick=False):
+        session = scheduling.book_session(
+            clinic=open_clinic,
+            patient=patient,
+            clinician=clinician,
+            room=room,
+            starts_at=at(open_clinic, 2027, 6, 7, 9),
+            by=desk_user,
+            now=at(open_clinic, 2027, 6, 1, 8),
+        )
+
+    assert session.starts_at.utcoffset() is not None
+    assert session.starts_at.astimezone(open_clinic.zone).hour == 9
+
+
+def test_a_time_in_the_past_is_refused(open_clinic, patient, clinician, room, desk_user):
+    with pytest.raises(SchedulingRefused) as refused:
+        book(open_clinic, patient, clinician, room, MONDAY - timedelta(days=1), desk_user)
+
+    assert refused.value.rule == "past"
+
+
+def test_a_course_session_closer_than_seven_days_is_refused(
+    open_clinic, plan, clinician, room, desk_user
+):
+    book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10),
+        desk_user,
+        plan=plan,
+    )
+
+    with pytest.raises(SchedulingRefused) as refused:
+        book(
+            open_clinic,
+            plan.patient,
+            clinician,
+            room,
+            at(open_clinic, 2026, 11, 27, 10),
+            desk_user,
+            plan=plan,
+        )
+
+    assert refused.value.rule == "interval"
+    assert "4 days away" in refused.value.message
+    assert "at least 7 days apart" in refused.value.message
+
+
+def test_reception_cannot_override_the_seven_day_rule(
+    open_clinic, plan, clinician, room, desk_user
+):
+    book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10),
+        desk_user,
+        plan=plan,
+    )
+
+    with pytest.raises(SchedulingRefused) as refused:
+        book(
+            open_clinic,
+            plan.patient,
+            clinician,
+            room,
+            at(open_clinic, 2026, 11, 27, 10),
+            desk_user,
+            plan=plan,
+            override_reason="Patient travelling",
+        )
+
+    assert "Only a clinician can record the override" in refused.value.message
+
+
+def test_a_clinician_overrides_the_seven_day_rule_with_a_reason(
+    open_clinic, plan, clinician, room, desk_user
+):
+    book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10),
+        desk_user,
+        plan=plan,
+    )
+
+    session = book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 27, 10),
+        clinician.user,
+        plan=plan,
+        override_reason="Low-dose formula; travelling abroad next week",
+    )
+
+    assert session.interval_override_by == clinician
+    assert session.interval_override_reason.startswith("Low-dose formula")
+
+
+def test_a_gap_longer_than_fourteen_days_is_booked_and_flagged(
+    open_clinic, plan, clinician, room, desk_user
+):
+    book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10),
+        desk_user,
+        plan=plan,
+    )
+
+    later = book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 12, 9, 10),
+        desk_user,
+        plan=plan,
+    )
+
+    assert later.is_protocol_deviation
+    assert later.sequence == 2
+
+
+def test_a_session_booked_before_existing_ones_renumbers_the_course(
+    open_clinic, plan, clinician, room, desk_user
+):
+    second = book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 12, 7, 10),
+        desk_user,
+        plan=plan,
+    )
+
+    first = book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10),
+        desk_user,
+        plan=plan,
+    )
+
+    second.refresh_from_db()
+    assert (first.sequence, second.sequence) == (1, 2)
+
+
+def test_a_plan_of_another_patient_is_refused(open_clinic, plan, clinician, room, desk_user):
+    with pytest.raises(SchedulingRefused) as refused:
+        book(
+            open_clinic,
+            PatientFactory(),
+            clinician,
+            room,
+            at(open_clinic, 2026, 11, 23, 10),
+            desk_user,
+            plan=plan,
+        )
+
+    assert "another patient" in refused.value.message
+
+
+def fake_clearance(monkeypatch, **answer):
+    monkeypatch.setattr(
+        scheduling,
+        "session_clearance",
+        lambda **kw: scheduling.Gate(**answer),
+    )
+
+
+def test_an_uncleared_referral_blocks_a_treatment_session(
+    monkeypatch, open_clinic, plan, clinician, room, desk_user
+):
+    fake_clearance(
+        monkeypatch,
+        blocked=True,
+        needs_screening=False,
+        message="The patient must see a dermatologist before treatment.",
+    )
+
+    with pytest.raises(SchedulingRefused) as refused:
+        book(
+            open_clinic,
+            plan.patient,
+            clinician,
+            room,
+            at(open_clinic, 2026, 11, 23, 10),
+            desk_user,
+            plan=plan,
+        )
+
+    assert refused.value.rule == "clearance"
+    assert "dermatologist" in refused.value.message
+
+
+def test_the_clearance_gate_does_not_block_an_assessment(
+    monkeypatch, open_clinic, patient, clinician, room, desk_user
+):
+    fake_clearance(monkeypatch, blocked=True, needs_screening=False, message="Refer")
+
+    session = book(
+        open_clinic,
+        patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10),
+        desk_user,
+        kind=SessionKind.ASSESSMENT,
+    )
+
+    assert session.kind == SessionKind.ASSESSMENT
+
+
+def test_a_lapsed_screening_books_with_a_screen_before_treatment_flag(
+    monkeypatch, open_clinic, plan, clinician, room, desk_user
+):
+    fake_clearance(
+        monkeypatch, blocked=False, needs_screening=True, message="Screen before treatment."
+    )
+
+    session = book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10),
+        desk_user,
+        plan=plan,
+    )
+
+    assert session.needs_screening
+
+
+def test_the_clearance_module_answer_is_translated_for_reception(monkeypatch):
+    import sys
+
+    answers = {
+        "refer": SimpleNamespace(
+            cleared=False, next_step="refer", reception_message="See a dermatologist first."
+        ),
+        "screen": SimpleNamespace(
+            cleared=False, next_step="screen", reception_message="Screen before treatment."
+        ),
+        "ok": SimpleNamespace(cleared=True, next_step="", reception_message=""),
+    }
+    module = SimpleNamespace(treatment_clearance=lambda **kw: answers[kw["patient"]])
+    monkeypatch.setitem(sys.modules, "patients.clearance", module)
+
+    refer = scheduling.session_clearance(patient="refer", formulation_version=None, on_date=None)
+    screen = scheduling.session_clearance(patient="screen", formulation_version=None, on_date=None)
+    ok = scheduling.session_clearance(patient="ok", formulation_version=None, on_date=None)
+
+    assert (refer.blocked, refer.message) == (True, "See a dermatologist first.")
+    assert (screen.blocked, screen.needs_screening) == (False, True)
+    assert not ok.blocked and not ok.needs_screening
+
+
+def test_confirming_a_scheduled_session(open_clinic, patient, clinician, room, desk_user):
+    session = TreatmentSessionFactory(patient=patient, clinician=clinician, room=room)
+
+    session = scheduling.confirm_session(session=session, by=desk_user, now=MONDAY)
+
+    assert session.status == SessionStatus.CONFIRMED
+    assert session.confirmed_at == MONDAY
+
+
+def test_a_cancelled_session_cannot_be_confirmed(open_clinic, patient, clinician, room, desk_user):
+    session = TreatmentSessionFactory(
+        patient=patient,
+        clinician=clinician,
+        room=room,
+        status=SessionStatus.CANCELLED_BY_CLINIC,
+        status_reason="Closed",
+    )
+
+    with pytest.raises(SchedulingRefused) as refused:
+        scheduling.confirm_session(session=session, by=desk_user, now=MONDAY)
+
+    assert "cancelled by clinic cannot be confirmed" in refused.value.message
+
+
+def test_check_in_only_on_the_day_of_the_session(open_clinic, patient, clinician, room, desk_user):
+    tomorrow = TreatmentSessionFactory(
+        patient=patient, clinician=clinician, room=room, starts_at=at(open_clinic, 2026, 11, 24, 10)
+    )
+
+    with pytest.raises(SchedulingRefused) as refused:
+        scheduling.check_in_session(clinic=open_clinic, session=tomorrow, by=desk_user, now=MONDAY)
+
+    assert "on the day of their session" in refused.value.message
+
+
+def test_checking_in_today(open_clinic, patient, clinician, room, desk_user):
+    today = TreatmentSessionFactory(
+        patient=patient, clinician=clinician, room=room, starts_at=at(open_clinic, 2026, 11, 23, 10)
+    )
+
+    session = scheduling.check_in_session(
+        clinic=open_clinic, session=today, by=desk_user, now=MONDAY
+    )
+
+    assert session.status == SessionStatus.CHECKED_IN
+
+
+def test_a_no_show_before_the_start_time_is_refused(
+    open_clinic, patient, clinician, room, desk_user
+):
+    session = TreatmentSessionFactory(
+        patient=patient, clinician=clinician, room=room, starts_at=at(open_clinic, 2026, 11, 23, 10)
+    )
+
+    with pytest.raises(SchedulingRefused) as refused:
+        scheduling.no_show_session(clinic=open_clinic, session=session, by=desk_user, now=MONDAY)
+
+    assert "after the session's start time" in refused.value.message
+
+
+def test_a_no_show_after_the_start_time(open_clinic, patient, clinician, room, desk_user):
+    session = TreatmentSessionFactory(
+        patient=patient, clinician=clinician, room=room, starts_at=at(open_clinic, 2026, 11, 23, 10)
+    )
+
+    session = scheduling.no_show_session(
+        clinic=open_clinic, session=session, by=desk_user, now=at(open_clinic, 2026, 11, 23, 10, 20)
+    )
+
+    assert session.status == SessionStatus.NO_SHOW
+
+
+def test_cancelling_needs_a_reason(open_clinic, patient, clinician, room, desk_user):
+    session = TreatmentSessionFactory(patient=patient, clinician=clinician, room=room)
+
+    with pytest.raises(SchedulingRefused) as refused:
+        scheduling.cancel_session(
+            clinic=open_clinic,
+            session=session,
+            by_patient=True,
+            reason=" ",
+            by=desk_user,
+            now=MONDAY,
+        )
+
+    assert "Say why" in refused.value.message
+
+
+def test_cancelling_records_who_cancelled_and_why(open_clinic, patient, clinician, room, desk_user):
+    session = TreatmentSessionFactory(patient=patient, clinician=clinician, room=room)
+
+    session = scheduling.cancel_session(
+        clinic=open_clinic,
+        session=session,
+        by_patient=False,
+        reason="Clinician ill",
+        by=desk_user,
+        now=MONDAY,
+    )
+
+    assert session.status == SessionStatus.CANCELLED_BY_CLINIC
+    assert session.status_reason == "Clinician ill"
+    assert session.cancelled_at == MONDAY
+
+
+def test_moving_a_session_needs_it_confirmed_again(
+    open_clinic, patient, clinician, room, desk_user
+):
+    session = book(
+        open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 23, 10), desk_user
+    )
+    scheduling.confirm_session(session=session, by=desk_user, now=MONDAY)
+
+    moved = scheduling.move_session(
+        clinic=open_clinic,
+        session=session,
+        starts_at=at(open_clinic, 2026, 11, 24, 11),
+        by=desk_user,
+        now=MONDAY,
+    )
+
+    assert moved.status == SessionStatus.SCHEDULED
+    assert moved.starts_at == at(open_clinic, 2026, 11, 24, 11)
+    assert moved.ends_at == at(open_clinic, 2026, 11, 24, 11, 45)
+
+
+def test_a_move_too_close_to_the_next_course_session_is_refused(
+    open_clinic, plan, clinician, room, desk_user
+):
+    first = book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10),
+        desk_user,
+        plan=plan,
+    )
+    book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 12, 7, 10),
+        desk_user,
+        plan=plan,
+    )
+
+    with pytest.raises(SchedulingRefused) as refused:
+        scheduling.move_session(
+            clinic=open_clinic,
+            session=first,
+            starts_at=at(open_clinic, 2026, 12, 3, 10),
+            by=desk_user,
+            now=MONDAY,
+        )
+
+    assert refused.value.rule == "interval"
+
+
+def test_moving_proposes_shifting_later_sessions_by_the_same_days(
+    open_clinic, plan, clinician, room, desk_user
+):
+    first = book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10),
+        desk_user,
+        plan=plan,
+    )
+    second = book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 12, 7, 10),
+        desk_user,
+        plan=plan,
+    )
+
+    shifts = scheduling.propose_reflow(
+        clinic=open_clinic, session=first, new_starts_at=at(open_clinic, 2026, 11, 30, 10)
+    )
+
+    assert [(s.session.pk, s.starts_at) for s in shifts] == [
+        (second.pk, at(open_clinic, 2026, 12, 14, 10))
+    ]
+
+
+def test_a_move_with_reflow_keeps_the_course_spacing(open_clinic, plan, clinician, room, desk_user):
+    first = book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10),
+        desk_user,
+        plan=plan,
+    )
+    second = book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 12, 7, 10),
+        desk_user,
+        plan=plan,
+    )
+    new_time = at(open_clinic, 2026, 12, 2, 10)
+    shifts = scheduling.propose_reflow(clinic=open_clinic, session=first, new_starts_at=new_time)
+
+    scheduling.move_with_reflow(
+        clinic=open_clinic,
+        session=first,
+        starts_at=new_time,
+        later=[(s.session, s.starts_at) for s in shifts],
+        by=desk_user,
+        now=MONDAY,
+    )
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.starts_at == new_time
+    assert second.starts_at == at(open_clinic, 2026, 12, 16, 10)
+
+
+def test_suggested_slots_skip_busy_times(open_clinic, patient, clinician, room, desk_user):
+    book(
+        open_clinic, PatientFactory(), clinician, room, at(open_clinic, 2026, 11, 23, 9), desk_user
+    )
+
+    slots = scheduling.suggest_slots(
+        clinic=open_clinic, clinician=clinician, room=room, patient=patient, after=MONDAY, limit=3
+    )
+
+    assert slots == [
+        at(open_clinic, 2026, 11, 23, 9, 45),
+        at(open_clinic, 2026, 11, 23, 10),
+        at(open_clinic, 2026, 11, 23, 10, 15),
+    ]
