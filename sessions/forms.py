@@ -151,6 +151,7 @@ class PlanForm(forms.ModelForm):
         model = TreatmentPlan
         fields = [
             "template",
+            "assessment",
             "indication",
             "formulation_version",
             "technique",
@@ -165,10 +166,15 @@ class PlanForm(forms.ModelForm):
             "package_price",
         ]
 
-    def __init__(self, *args, clinic, **kwargs):
+    def __init__(self, *args, clinic, patient, **kwargs):
         self.clinic = clinic
         super().__init__(*args, **kwargs)
         from formulations.models import FormulationVersion, VersionStatus
+
+        self.fields["assessment"].queryset = patient.assessments.filter(voided_at__isnull=True)
+        self.fields[
+            "assessment"
+        ].help_text = "The assessment (diagnosis and scale) this plan treats."
 
         self.fields["formulation_version"].queryset = FormulationVersion.objects.filter(
             status=VersionStatus.PUBLISHED

@@ -111,7 +111,15 @@ class TreatmentPlan(models.Model):
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="treatment_plans"
     )
-    # The assessment model belongs to the patients app; until it exists the indication is text.
+    # The indication: the assessment (diagnosis + scale) this plan treats, and a line of text
+    # that reception may read on the plan page.
+    assessment = models.ForeignKey(
+        "patients.Assessment",
+        on_delete=models.PROTECT,
+        related_name="treatment_plans",
+        null=True,
+        blank=True,
+    )
     indication = models.CharField(
         max_length=200,
         help_text="Diagnosis and severity, e.g. L64 androgenic alopecia, Norwood III.",

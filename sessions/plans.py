@@ -32,6 +32,9 @@ def plan_create(*, clinic: Clinic, patient, by: StaffProfile, **fields) -> Treat
             "interval",
             f"Course sessions must be at least {clinic.course_min_interval_days} days apart.",
         )
+    assessment = fields.get("assessment")
+    if assessment is not None and assessment.patient_id != patient.pk:
+        raise SchedulingRefused("plan", "The assessment belongs to another patient.")
     plan = TreatmentPlan(patient=patient, created_by=by, currency=clinic.currency, **fields)
     plan.full_clean()
     plan.save()

@@ -64,21 +64,27 @@ def session_clearance(*, patient, formulation_version, on_date: date) -> Gate:
     )
     if clearance.cleared:
         return Gate(blocked=False, needs_screening=False)
+    blocking = getattr(clearance, "blocking", None) or clearance.findings
+    if any(getattr(f, "outcome", "") in ("absolute", "referral") for f in blocking):
+        # An absolute contraindication, or a red flag no dermatologist has cleared yet.
+        return Gate(
+            blocked=True,
+            needs_screening=False,
+            message="Treatment cannot be booked: "
+            + (
+                clearance.reception_message
+                or "a clinician must review this patient's screening first."
+            )
+            + " An assessment appointment can still be booked.",
+        )
     if clearance.next_step in ("screen", "re-check"):
         return Gate(
             blocked=False,
             needs_screening=True,
             message=clearance.reception_message or "Screen before treatment.",
         )
-    if clearance.next_step == "override":
-        # A relative finding: the clinician decides at the session, with a recorded override.
-        return Gate(blocked=False, needs_screening=False, message=clearance.reception_message)
-    return Gate(
-        blocked=True,
-        needs_screening=False,
-        message=clearance.reception_message
-        or "The patient's screening does not clear them for treatment; a clinician must review it.",
-    )
+    # A relative finding: the clinician decides at the session, with a recorded override.
+    return Gate(blocked=False, needs_screening=False, message=clearance.reception_message)
 
 
 # Helpers --------------------------------------------------------------------------------------

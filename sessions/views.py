@@ -354,7 +354,7 @@ def plan_new(request, patient_id: int):
         return missing
     patient = get_object_or_404(Patient, pk=patient_id)
     profile = getattr(request.user, "staff_profile", None)
-    form = PlanForm(request.POST or None, clinic=request.clinic)
+    form = PlanForm(request.POST or None, clinic=request.clinic, patient=patient)
     if request.method == "POST" and form.is_valid():
         if profile is None:
             form.add_error(None, "Only a member of staff with a profile can write a plan.")

@@ -1,14 +1,13 @@
 """Every booking rule of scheduling.py, called directly."""
 
-from datetime import timedelta
-from types import SimpleNamespace
+from datetime import date, timedelta
 
 import pytest
 import time_machine
 
 from clinic.roles import Role
 from clinic.tests.factories import RoomFactory
-from patients.tests.factories import PatientFactory
+from patients.tests.factories import PatientFactory, ScreeningFactory
 from sessions import scheduling
 from sessions.models import SessionKind, SessionStatus
 from sessions.scheduling import SchedulingRefused
@@ -427,28 +426,79 @@ def test_a_lapsed_screening_books_with_a_screen_before_treatment_flag(
     assert session.needs_screening
 
 
-def test_the_clearance_module_answer_is_translated_for_reception(monkeypatch):
-    import sys
+def test_an_absolute_finding_blocks_a_treatment_session(
+    open_clinic, plan, clinician, room, desk_user
+):
+    # given: a screening that says the patient is pregnant (an absolute contraindication)
+    plan.patient.sex_at_birth = "female"
+    plan.patient.save(update_fields=["sex_at_birth"])
+    ScreeningFactory(
+        patient=plan.patient, screened_on=date(2026, 11, 20), answers={"pregnant": True}
+    )
 
-    answers = {
-        "refer": SimpleNamespace(
-            cleared=False, next_step="refer", reception_message="See a dermatologist first."
-        ),
-        "screen": SimpleNamespace(
-            cleared=False, next_step="screen", reception_message="Screen before treatment."
-        ),
-        "ok": SimpleNamespace(cleared=True, next_step="", reception_message=""),
-    }
-    module = SimpleNamespace(treatment_clearance=lambda **kw: answers[kw["patient"]])
-    monkeypatch.setitem(sys.modules, "patients.clearance", module)
+    with pytest.raises(SchedulingRefused) as refused:
+        book(
+            open_clinic,
+            plan.patient,
+            clinician,
+            room,
+            at(open_clinic, 2026, 11, 23, 10),
+            desk_user,
+            plan=plan,
+        )
 
-    refer = scheduling.session_clearance(patient="refer", formulation_version=None, on_date=None)
-    screen = scheduling.session_clearance(patient="screen", formulation_version=None, on_date=None)
-    ok = scheduling.session_clearance(patient="ok", formulation_version=None, on_date=None)
+    assert refused.value.rule == "clearance"
+    assert refused.value.message.startswith("Treatment cannot be booked: Needs a clinician")
 
-    assert (refer.blocked, refer.message) == (True, "See a dermatologist first.")
-    assert (screen.blocked, screen.needs_screening) == (False, True)
-    assert not ok.blocked and not ok.needs_screening
+
+def test_a_missing_screening_flags_screen_before_treatment(
+    open_clinic, plan, clinician, room, desk_user
+):
+    session = book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10),
+        desk_user,
+        plan=plan,
+    )
+
+    assert session.needs_screening
+
+
+def test_a_recent_clean_screening_clears_the_patient(open_clinic, plan, clinician, room, desk_user):
+    ScreeningFactory(patient=plan.patient, screened_on=date(2026, 11, 20))
+
+    session = book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10),
+        desk_user,
+        plan=plan,
+    )
+
+    assert not session.needs_screening
+
+
+def test_a_screening_that_lapses_before_the_session_flags_it(
+    open_clinic, plan, clinician, room, desk_user
+):
+    ScreeningFactory(patient=plan.patient, screened_on=date(2026, 9, 1))
+
+    session = book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 12, 7, 10),
+        desk_user,
+        plan=plan,
+    )
+
+    assert session.needs_screening
 
 
 def test_confirming_a_scheduled_session(open_clinic, patient, clinician, room, desk_user):
