@@ -202,3 +202,31 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} last seen {self.last_seen.isoformat()}"
+
+
+class AccessLog(models.Model):
+    """One view of a patient's clinical data: who, which patient, which page, when.
+
+    `page` is the URL name and `path` holds only opaque ids, never names (DESIGN.md). Rows are
+    never edited or deleted through the app.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="clinical_views"
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="clinical_views"
+    )
+    page = models.CharField(max_length=100)
+    path = models.CharField(max_length=300)
+    viewed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-viewed_at", "-pk"]
+        indexes = [
+            models.Index(fields=["patient", "-viewed_at"], name="accesslog_patient_idx"),
+            models.Index(fields=["user", "-viewed_at"], name="accesslog_user_idx"),
+        ]
+
+    def __str__(self):
+        return f"Access {self.pk}"

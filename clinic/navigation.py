@@ -15,6 +15,7 @@ class NavItem:
 # Order and labels are a contract point (DESIGN.md): Patients, Calendar, Formulations, Reminders,
 # Reports. Each app adds its entry when its page exists; clinic settings live in the Django admin.
 NAVIGATION: list[NavItem] = [
+    NavItem("Patients", "patients:list", "patients.view_patient"),
     NavItem("Calendar", "treatment_sessions:calendar", "treatment_sessions.view_treatmentsession"),
     NavItem("Formulations", "formulations:list", "formulations.view_formulation"),
     NavItem("Reports", "formulations:usage", "formulations.view_usage_report"),

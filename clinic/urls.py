@@ -19,6 +19,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("patients/", include("patients.urls")),
     path("formulations/", include("formulations.urls")),
     # Calendar, sessions, plans (incl. /patients/<id>/plans/new/) and the maintenance list.
     path("", include("sessions.urls")),

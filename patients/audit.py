@@ -1,0 +1,23 @@
+"""The access log of clinical data: every view of a patient's clinical pages is recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from clinic.models import AccessLog
+
+from .models import Patient
+
+
+def access_log_record(*, user, patient: Patient, page: str, path: str, at: datetime) -> AccessLog:
+    return AccessLog.objects.create(user=user, patient=patient, page=page, path=path, viewed_at=at)
+
+
+def access_log_for_patient(*, patient: Patient) -> QuerySet[AccessLog]:
+    return AccessLog.objects.filter(patient=patient).select_related("user__staff_profile")
+
+
+def access_log_for_user(*, user) -> QuerySet[AccessLog]:
+    return AccessLog.objects.filter(user=user).select_related("patient")

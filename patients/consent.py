@@ -1,0 +1,81 @@
+"""Consent to treatment: which texts a patient signs, and the signature with the exact text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from .models import ConsentKind, ConsentSignature, ConsentText, Patient
+from .screening import ScreeningError
+
+
+def consent_texts_for(*, formulation_version=None) -> list[ConsentText]:
+    """The latest treatment consent, plus the off-label statement when the formulation contains
+    a prescription drug (DOMAIN.md: off-label use must be stated on the consent)."""
+    texts = []
+    treatment = ConsentText.objects.filter(kind=ConsentKind.TREATMENT).order_by("-version").first()
+    if treatment:
+        texts.append(treatment)
+    if (
+        formulation_version is not None
+        and formulation_version.lines.filter(ingredient__is_prescription_drug=True).exists()
+    ):
+        off_label = (
+            ConsentText.objects.filter(kind=ConsentKind.OFF_LABEL).order_by("-version").first()
+        )
+        if off_label:
+            texts.append(off_label)
+    return texts
+
+
+def consent_document(*, texts: list[ConsentText], formulation_version=None) -> str:
+    """The exact text the patient reads and signs."""
+    parts = []
+    if formulation_version is not None:
+        ingredients = ", ".join(
+            line.ingredient.name for line in formulation_version.lines.select_related("ingredient")
+        )
+        parts.append(f"Formulation: {formulation_version} ({ingredients}).")
+    for text in texts:
+        parts.append(f"{text.title} (version {text.version})\n\n{text.body}")
+    return "\n\n".join(parts)
+
+
+@transaction.atomic
+def consent_sign(
+    *,
+    patient: Patient,
+    witness,
+    typed_name: str,
+    confirmed: bool,
+    text_shown: str,
+    formulation_version=None,
+    now: datetime,
+) -> ConsentSignature:
+    """Store the signature with the text the patient saw; refuse if the texts changed meanwhile."""
+    if not witness.has_perm("patients.add_consentsignature"):
+        raise ScreeningError("Only a clinician can witness a consent.")
+    if not confirmed:
+        raise ScreeningError("The patient must confirm that they have read and agree to the text.")
+    if not typed_name.strip():
+        raise ScreeningError("The patient must type their full name to sign.")
+    texts = consent_texts_for(formulation_version=formulation_version)
+    if not texts:
+        raise ScreeningError("No consent text is set up: a clinic admin must add one first.")
+    document = consent_document(texts=texts, formulation_version=formulation_version)
+    if document != text_shown:
+        raise ScreeningError(
+            "The consent text changed while the form was open. Read the new text and sign again."
+        )
+    signature = ConsentSignature.objects.create(
+        patient=patient,
+        formulation_version=formulation_version,
+        text_signed=document,
+        typed_name=typed_name.strip(),
+        confirmed=True,
+        signed_at=now,
+        witness=witness,
+    )
+    signature.texts.set(texts)
+    return signature

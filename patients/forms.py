@@ -1,0 +1,235 @@
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.utils import timezone
+
+from formulations.models import FormulationVersion, VersionStatus
+
+from .models import (
+    Allergy,
+    Assessment,
+    Channel,
+    Medication,
+    Patient,
+    ScalpZone,
+    scale_value_error,
+)
+from .registration import CONTACT_FIELDS
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class CrispyMixin:
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class PatientForm(CrispyMixin, forms.ModelForm):
+    email_consent = forms.BooleanField(label="Agrees to reminders by email", required=False)
+    sms_consent = forms.BooleanField(label="Agrees to reminders by SMS", required=False)
+
+    class Meta:
+        model = Patient
+        fields = CONTACT_FIELDS
+        widgets = {"date_of_birth": DateInput()}
+        help_texts = {"mobile": "With the country code (+44…) or a UK number (07…)."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["email_consent"].initial = self.instance.email_consent_at is not None
+            self.fields["sms_consent"].initial = self.instance.sms_consent_at is not None
+            for name, stamp in (
+                ("email_consent", self.instance.email_consent_at),
+                ("sms_consent", self.instance.sms_consent_at),
+            ):
+                if stamp:
+                    local = timezone.localtime(stamp)
+                    self.fields[name].help_text = f"Given {local:%d %b %Y %H:%M}."
+
+    def clean_date_of_birth(self):
+        born = self.cleaned_data["date_of_birth"]
+        if born > timezone.localdate():
+            raise forms.ValidationError("The date of birth cannot be in the future.")
+        return born
+
+    def clean(self):
+        data = super().clean()
+        channel = data.get("preferred_channel")
+        if channel == Channel.SMS and not data.get("mobile") and "mobile" not in self.errors:
+            self.add_error("mobile", "Reminders by SMS need a mobile number.")
+        if channel == Channel.EMAIL and not data.get("email") and "email" not in self.errors:
+            self.add_error("email", "Reminders by email need an email address.")
+        if data.get("sms_consent") and not data.get("mobile") and "mobile" not in self.errors:
+            self.add_error("sms_consent", "Consent to SMS reminders needs a mobile number.")
+        if data.get("email_consent") and not data.get("email") and "email" not in self.errors:
+            self.add_error("email_consent", "Consent to email reminders needs an email address.")
+        return data
+
+    def details(self) -> dict:
+        return {name: self.cleaned_data[name] for name in CONTACT_FIELDS}
+
+
+class AllergyForm(CrispyMixin, forms.ModelForm):
+    class Meta:
+        model = Allergy
+        fields = ["ingredient", "category", "substance", "severity", "reaction"]
+        widgets = {"reaction": forms.Textarea(attrs={"rows": 2})}
+        help_texts = {
+            "ingredient": "An ingredient from the catalogue, or…",
+            "category": "…a whole category (all vitamins, all 5-ARIs), or…",
+        }
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("ingredient") or data.get("category") or data.get("substance")):
+            raise forms.ValidationError(
+                "Name what the patient is allergic to: an ingredient, a category or the substance."
+            )
+        return data
+
+
+class MedicationForm(CrispyMixin, forms.ModelForm):
+    class Meta:
+        model = Medication
+        fields = ["name", "medication_class", "dose", "started_on", "stopped_on", "notes"]
+        widgets = {
+            "started_on": DateInput(),
+            "stopped_on": DateInput(),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def clean(self):
+        data = super().clean()
+        started, stopped = data.get("started_on"), data.get("stopped_on")
+        if started and stopped and stopped < started:
+            self.add_error("stopped_on", "A medicine cannot stop before it started.")
+        return data
+
+
+class AssessmentForm(CrispyMixin, forms.ModelForm):
+    zones = forms.MultipleChoiceField(
+        label="Affected zones",
+        choices=ScalpZone.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = Assessment
+        fields = ["assessed_on", "diagnosis", "scale", "scale_value", "zones", "notes"]
+        widgets = {"assessed_on": DateInput(), "notes": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "scale_value": "Norwood I–VII (IIa, IIIa, III-vertex, IVa, Va), Ludwig I–III, "
+            "Sinclair 1–5, Savin I-1…I-4, II-1, II-2, III, advanced, frontal; SALT 0–100.",
+        }
+
+    def clean_assessed_on(self):
+        day = self.cleaned_data["assessed_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("An assessment cannot be dated in the future.")
+        return day
+
+    def clean(self):
+        data = super().clean()
+        scale, value = data.get("scale"), (data.get("scale_value") or "").strip()
+        if scale and value:
+            error = scale_value_error(scale=scale, value=value)
+            if error:
+                self.add_error("scale_value", error)
+            else:
+                data["scale_value"] = value
+                self.instance.scale_value = value
+        return data
+
+    def _post_clean(self):
+        # Model.clean repeats the scale check; errors are already on the form fields.
+        self.instance.zones = self.cleaned_data.get("zones", [])
+        super()._post_clean()
+
+
+def published_versions():
+    return FormulationVersion.objects.filter(status=VersionStatus.PUBLISHED).select_related(
+        "formulation"
+    )
+
+
+class QuestionsForm(CrispyMixin, forms.Form):
+    """One required yes/no question per screening question key."""
+
+    def __init__(self, *args, questions: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.question_keys = [key for key, _ in questions]
+        for key, question in questions:
+            self.fields[f"q_{key}"] = forms.ChoiceField(
+                label=question,
+                choices=YES_NO,
+                widget=forms.RadioSelect(attrs={"class": "form-check-inline"}),
+                error_messages={"required": "Answer yes or no."},
+            )
+
+    def answers(self) -> dict[str, bool]:
+        return {key: self.cleaned_data[f"q_{key}"] == "yes" for key in self.question_keys}
+
+
+class ScreeningForm(QuestionsForm):
+    formulation_version = forms.ModelChoiceField(
+        label="Formulation planned",
+        queryset=FormulationVersion.objects.none(),
+        required=False,
+        help_text="Optional: checks allergies and 5-ARI rules against this formulation now.",
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["formulation_version"].queryset = published_versions()
+        # Keep the questions first, the formulation and notes after them.
+        self.order_fields([*(f"q_{k}" for k in self.question_keys), "formulation_version"])
+
+
+class RecheckForm(QuestionsForm):
+    new_medicines = forms.ChoiceField(
+        label="Any new medicines since the last visit?",
+        choices=YES_NO,
+        widget=forms.RadioSelect(attrs={"class": "form-check-inline"}),
+        help_text="If yes, add them to the medication list: blood thinners and steroids "
+        "are checked from it.",
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class OverrideForm(CrispyMixin, forms.Form):
+    rule_code = forms.SlugField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Reason to proceed",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Audited: say why treatment is safe for this patient despite the finding.",
+    )
+
+
+class ReferralClearanceForm(CrispyMixin, forms.Form):
+    rule_code = forms.SlugField(widget=forms.HiddenInput)
+    cleared_on = forms.DateField(label="Cleared on", widget=DateInput())
+    cleared_by = forms.CharField(label="Dermatologist", max_length=200)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def clean_cleared_on(self):
+        day = self.cleaned_data["cleared_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("The clearance date cannot be in the future.")
+        return day
+
+
+class ConsentForm(CrispyMixin, forms.Form):
+    text_shown = forms.CharField(widget=forms.HiddenInput, strip=False)
+    typed_name = forms.CharField(label="Patient's full name (typed by the patient)", max_length=200)
+    confirmed = forms.BooleanField(
+        label="I have read this text, I understand it and I agree.",
+        error_messages={"required": "The patient must tick to confirm."},
+    )

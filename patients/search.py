@@ -1,0 +1,42 @@
+"""Finding patients by name, phone number or record number."""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import Q, QuerySet
+
+from .models import Patient
+
+RECORD_NUMBER = re.compile(r"^\s*(?:MT)?0*(\d{1,9})\s*$", re.IGNORECASE)
+PHONE_LIKE = re.compile(r"^\s*\+?[\d\s().-]{6,}$")
+
+
+def patient_search(*, query: str) -> QuerySet[Patient]:
+    """Patients matching every word of the query, by name, record number or phone digits.
+
+    "ann smi" finds Ann Smith; "MT000123", "mt123" or "123" find by record number; "07700 900123"
+    or "+44 7700 900123" find by mobile (6+ digits).
+    """
+    patients = Patient.objects.filter(archived_at__isnull=True)
+    query = query.strip()
+    if not query:
+        return patients
+    condition = Q(pk__in=[])
+    record = RECORD_NUMBER.match(query)
+    if record:
+        condition |= Q(record_number=f"MT{int(record.group(1)):06d}")
+    if PHONE_LIKE.match(query):
+        # Mobiles are stored in E.164 (+447700900123); typed national numbers start with the
+        # trunk prefix 0, so compare the digits after it.
+        digits = re.sub(r"\D", "", query).lstrip("0")
+        if len(digits) >= 6:
+            condition |= Q(mobile__endswith=digits)
+    if record or PHONE_LIKE.match(query):
+        return patients.filter(condition)
+    condition = Q()
+    for word in query.split():
+        condition &= (
+            Q(given_name__icontains=word) | Q(family_name__icontains=word) | Q(email__iexact=word)
+        )
+    return patients.filter(condition)

@@ -1,0 +1,27 @@
+"""Who may open each of the patients app's pages: read by clinic/tests/test_access_matrix.py."""
+
+from clinic.roles import Role
+
+ALL_STAFF = frozenset(Role)
+CLINICAL = frozenset({Role.CLINICIAN, Role.CLINIC_ADMIN})
+ADMINS = frozenset({Role.CLINIC_ADMIN})
+
+EXPECTED = {
+    "patients:list": ALL_STAFF,
+    "patients:new": ALL_STAFF,
+    "patients:detail": ALL_STAFF,
+    "patients:edit": ALL_STAFF,
+    "patients:clinical": CLINICAL,
+    "patients:allergy_new": CLINICAL,
+    "patients:medication_new": CLINICAL,
+    "patients:assessment_new": CLINICAL,
+    "patients:screening_new": CLINICAL,
+    "patients:screening": CLINICAL,
+    "patients:screening_override": CLINICAL,
+    "patients:referral_clearance": CLINICAL,
+    "patients:screening_recheck": CLINICAL,
+    "patients:consent_new": CLINICAL,
+    "patients:consent": CLINICAL,
+    "patients:access_log": ADMINS,
+    "patients:access_log_user": ADMINS,
+}

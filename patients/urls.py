@@ -1,0 +1,41 @@
+from django.urls import path
+
+from . import views
+
+app_name = "patients"
+
+urlpatterns = [
+    path("", views.patient_list, name="list"),
+    path("new/", views.patient_new, name="new"),
+    path("<int:patient_id>/", views.patient_detail, name="detail"),
+    path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
+    path("<int:patient_id>/clinical/", views.patient_clinical, name="clinical"),
+    path("<int:patient_id>/allergies/new/", views.allergy_new, name="allergy_new"),
+    path("<int:patient_id>/medications/new/", views.medication_new, name="medication_new"),
+    path("<int:patient_id>/assessments/new/", views.assessment_new, name="assessment_new"),
+    path("<int:patient_id>/screening/new/", views.screening_new, name="screening_new"),
+    path(
+        "<int:patient_id>/screening/<int:screening_id>/",
+        views.screening_detail,
+        name="screening",
+    ),
+    path(
+        "<int:patient_id>/screening/<int:screening_id>/override/",
+        views.screening_override,
+        name="screening_override",
+    ),
+    path(
+        "<int:patient_id>/screening/<int:screening_id>/referral-clearance/",
+        views.referral_clearance,
+        name="referral_clearance",
+    ),
+    path(
+        "<int:patient_id>/screening/<int:screening_id>/recheck/",
+        views.screening_recheck,
+        name="screening_recheck",
+    ),
+    path("<int:patient_id>/consent/new/", views.consent_new, name="consent_new"),
+    path("<int:patient_id>/consent/<int:consent_id>/", views.consent_detail, name="consent"),
+    path("<int:patient_id>/access-log/", views.access_log_patient, name="access_log"),
+    path("access-log/users/<int:user_id>/", views.access_log_user, name="access_log_user"),
+]

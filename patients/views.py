@@ -1,0 +1,404 @@
+"""Patient pages. Contact data is for every role; clinical pages need patients.view_clinical,
+are logged in the access log, and read clinical rows only through .visible_to(user)."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from clinic.access import permission_required
+
+from . import audit, clearance, consent, registration, screening
+from .forms import (
+    AllergyForm,
+    AssessmentForm,
+    ConsentForm,
+    MedicationForm,
+    OverrideForm,
+    PatientForm,
+    RecheckForm,
+    ReferralClearanceForm,
+    ScreeningForm,
+    published_versions,
+)
+from .models import (
+    Allergy,
+    Assessment,
+    ConsentSignature,
+    Medication,
+    Patient,
+    RuleOutcome,
+    Screening,
+)
+from .search import patient_search
+
+PAGE_SIZE = 25
+
+
+def _log_clinical_view(request, patient: Patient) -> None:
+    audit.access_log_record(
+        user=request.user,
+        patient=patient,
+        page=request.resolver_match.view_name,
+        path=request.path,
+        at=timezone.now(),
+    )
+
+
+def _clinical_patient(request, patient_id: int) -> Patient:
+    """The patient of a clinical page, after the second (queryset) check, with the view logged."""
+    if not request.user.has_perm("patients.view_clinical"):
+        raise PermissionDenied("Your role does not give access to clinical data.")
+    patient = get_object_or_404(Patient, pk=patient_id)
+    _log_clinical_view(request, patient)
+    return patient
+
+
+@permission_required("patients.view_patient")
+def patient_list(request):
+    query = request.GET.get("q", "")[:100]
+    page = Paginator(patient_search(query=query), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "patients/list.html", {"page": page, "query": query})
+
+
+@permission_required("patients.add_patient")
+def patient_new(request):
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = registration.patient_register(
+            details=form.details(),
+            email_consent=form.cleaned_data["email_consent"],
+            sms_consent=form.cleaned_data["sms_consent"],
+            now=timezone.now(),
+        )
+        messages.success(request, f"Patient registered with record number {patient.record_number}.")
+        return redirect("patients:detail", patient_id=patient.pk)
+    return render(request, "patients/form.html", {"form": form, "title": "Register a patient"})
+
+
+@permission_required("patients.view_patient")
+def patient_detail(request, patient_id: int):
+    patient = get_object_or_404(Patient, pk=patient_id)
+    status = clearance.treatment_clearance(
+        patient=patient, formulation_version=None, on_date=timezone.localdate()
+    )
+    return render(request, "patients/detail.html", {"patient": patient, "clearance": status})
+
+
+@permission_required("patients.change_patient")
+def patient_edit(request, patient_id: int):
+    patient = get_object_or_404(Patient, pk=patient_id)
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        registration.patient_update_contact(
+            patient=patient,
+            details=form.details(),
+            email_consent=form.cleaned_data["email_consent"],
+            sms_consent=form.cleaned_data["sms_consent"],
+            now=timezone.now(),
+        )
+        messages.success(request, "Contact details saved.")
+        return redirect("patients:detail", patient_id=patient.pk)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "title": f"Edit {patient.record_number}", "patient": patient},
+    )
+
+
+@permission_required("patients.view_clinical")
+def patient_clinical(request, patient_id: int):
+    patient = _clinical_patient(request, patient_id)
+    user = request.user
+    screenings = (
+        Screening.objects.visible_to(user)
+        .filter(patient=patient)
+        .select_related("clinician__staff_profile", "formulation_version__formulation")
+    )
+    context = {
+        "patient": patient,
+        "allergies": Allergy.objects.visible_to(user)
+        .current()
+        .filter(patient=patient)
+        .select_related("ingredient"),
+        "medications": Medication.objects.visible_to(user).current().filter(patient=patient),
+        "assessments": Assessment.objects.visible_to(user)
+        .current()
+        .filter(patient=patient)
+        .select_related("clinician__staff_profile"),
+        "screenings": screenings,
+        "consents": ConsentSignature.objects.filter(patient=patient).select_related(
+            "witness__staff_profile", "formulation_version__formulation"
+        )
+        if user.has_perm("patients.view_consentsignature")
+        else [],
+        "clearance": clearance.treatment_clearance(
+            patient=patient, formulation_version=None, on_date=timezone.localdate()
+        ),
+        "versions": published_versions(),
+    }
+    return render(request, "patients/clinical.html", context)
+
+
+def _clinical_form_page(request, patient_id, form_class, title, save):
+    patient = _clinical_patient(request, patient_id)
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        save(patient, form)
+        messages.success(request, f"{title.split(' ', 1)[1].capitalize()} saved.")
+        return redirect("patients:clinical", patient_id=patient.pk)
+    return render(request, "patients/form.html", {"form": form, "title": title, "patient": patient})
+
+
+@permission_required("patients.add_allergy")
+def allergy_new(request, patient_id: int):
+    def save(patient, form):
+        form.instance.patient = patient
+        form.instance.recorded_by = request.user
+        form.save()
+
+    return _clinical_form_page(request, patient_id, AllergyForm, "Record an allergy", save)
+
+
+@permission_required("patients.add_medication")
+def medication_new(request, patient_id: int):
+    def save(patient, form):
+        form.instance.patient = patient
+        form.instance.recorded_by = request.user
+        form.save()
+
+    return _clinical_form_page(request, patient_id, MedicationForm, "Record a medication", save)
+
+
+@permission_required("patients.add_assessment")
+def assessment_new(request, patient_id: int):
+    def save(patient, form):
+        form.instance.patient = patient
+        form.instance.clinician = request.user
+        form.save()
+
+    return _clinical_form_page(request, patient_id, AssessmentForm, "Record an assessment", save)
+
+
+@permission_required("patients.add_screening")
+def screening_new(request, patient_id: int):
+    patient = _clinical_patient(request, patient_id)
+    form = ScreeningForm(request.POST or None, questions=screening.questions_for(patient=patient))
+    if request.method == "POST" and form.is_valid():
+        record = screening.screening_record(
+            patient=patient,
+            clinician=request.user,
+            answers=form.answers(),
+            on_date=timezone.localdate(),
+            formulation_version=form.cleaned_data["formulation_version"],
+            notes=form.cleaned_data["notes"],
+        )
+        messages.success(request, "Screening recorded.")
+        return redirect("patients:screening", patient_id=patient.pk, screening_id=record.pk)
+    return render(request, "patients/screening_form.html", {"form": form, "patient": patient})
+
+
+def _screening_of(request, patient: Patient, screening_id: int) -> Screening:
+    return get_object_or_404(
+        Screening.objects.visible_to(request.user).select_related("patient"),
+        pk=screening_id,
+        patient=patient,
+    )
+
+
+@permission_required("patients.view_screening")
+def screening_detail(request, patient_id: int, screening_id: int):
+    patient = _clinical_patient(request, patient_id)
+    record = _screening_of(request, patient, screening_id)
+    version = None
+    version_id = request.GET.get("version")
+    if version_id:
+        if not version_id.isdigit():
+            return HttpResponseBadRequest("The formulation version must be a number.")
+        version = get_object_or_404(published_versions(), pk=version_id)
+    version = version or record.formulation_version
+    status = clearance.treatment_clearance(
+        patient=patient, formulation_version=version, on_date=timezone.localdate()
+    )
+    is_latest = status.screening is not None and status.screening.pk == record.pk
+    overrides = {o.rule.code: o for o in record.overrides.select_related("rule", "clinician")}
+    cleared = {c.rule.code: c for c in record.referral_clearances.select_related("rule")}
+    rows = []
+    for finding in status.findings if is_latest else []:
+        rows.append(
+            {
+                "finding": finding,
+                "override": overrides.get(finding.rule_code),
+                "referral_clearance": cleared.get(finding.rule_code),
+                "override_form": OverrideForm(initial={"rule_code": finding.rule_code})
+                if finding.outcome == RuleOutcome.RELATIVE
+                else None,
+                "referral_form": ReferralClearanceForm(initial={"rule_code": finding.rule_code})
+                if finding.outcome == RuleOutcome.REFERRAL
+                else None,
+            }
+        )
+    context = {
+        "patient": patient,
+        "screening": record,
+        "clearance": status if is_latest else None,
+        "rows": rows,
+        "version": version,
+        "versions": published_versions(),
+        "rechecks": record.rechecks.select_related("clinician"),
+        "overrides": overrides.values(),
+        "referral_clearances": cleared.values(),
+    }
+    return render(request, "patients/screening_detail.html", context)
+
+
+def _screening_action(request, patient_id, screening_id, form_class, act):
+    patient = _clinical_patient(request, patient_id)
+    record = _screening_of(request, patient, screening_id)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(e for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Not saved: {errors}")
+    else:
+        try:
+            act(record, form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Saved.")
+    return redirect("patients:screening", patient_id=patient.pk, screening_id=record.pk)
+
+
+@permission_required("patients.add_screeningoverride")
+@require_POST
+def screening_override(request, patient_id: int, screening_id: int):
+    def act(record, data):
+        screening.screening_override(
+            screening=record,
+            rule_code=data["rule_code"],
+            clinician=request.user,
+            reason=data["reason"],
+            on_date=timezone.localdate(),
+        )
+
+    return _screening_action(request, patient_id, screening_id, OverrideForm, act)
+
+
+@permission_required("patients.add_referralclearance")
+@require_POST
+def referral_clearance(request, patient_id: int, screening_id: int):
+    def act(record, data):
+        screening.referral_clear(
+            screening=record,
+            rule_code=data["rule_code"],
+            recorded_by=request.user,
+            cleared_on=data["cleared_on"],
+            cleared_by=data["cleared_by"],
+            note=data["note"],
+        )
+
+    return _screening_action(request, patient_id, screening_id, ReferralClearanceForm, act)
+
+
+@permission_required("patients.add_screeningrecheck")
+def screening_recheck(request, patient_id: int, screening_id: int):
+    patient = _clinical_patient(request, patient_id)
+    record = _screening_of(request, patient, screening_id)
+    form = RecheckForm(
+        request.POST or None,
+        questions=screening.questions_for(patient=patient, recheck_only=True),
+    )
+    if request.method == "POST" and form.is_valid():
+        screening.screening_recheck(
+            screening=record,
+            clinician=request.user,
+            answers=form.answers(),
+            on_date=timezone.localdate(),
+            new_medicines=form.cleaned_data["new_medicines"] == "yes",
+            notes=form.cleaned_data["notes"],
+        )
+        messages.success(request, "Re-check recorded for today.")
+        return redirect("patients:screening", patient_id=patient.pk, screening_id=record.pk)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "title": "Pre-session re-check", "patient": patient},
+    )
+
+
+@permission_required("patients.add_consentsignature")
+def consent_new(request, patient_id: int):
+    patient = _clinical_patient(request, patient_id)
+    version = None
+    version_id = request.GET.get("version", "")
+    if version_id:
+        if not version_id.isdigit():
+            return HttpResponseBadRequest("The formulation version must be a number.")
+        version = get_object_or_404(published_versions(), pk=version_id)
+    texts = consent.consent_texts_for(formulation_version=version)
+    document = consent.consent_document(texts=texts, formulation_version=version)
+    form = ConsentForm(request.POST or None, initial={"text_shown": document})
+    if request.method == "POST" and form.is_valid():
+        try:
+            signature = consent.consent_sign(
+                patient=patient,
+                witness=request.user,
+                typed_name=form.cleaned_data["typed_name"],
+                confirmed=form.cleaned_data["confirmed"],
+                text_shown=form.cleaned_data["text_shown"],
+                formulation_version=version,
+                now=timezone.now(),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Consent signed and stored.")
+            return redirect("patients:consent", patient_id=patient.pk, consent_id=signature.pk)
+    context = {
+        "patient": patient,
+        "form": form,
+        "document": document,
+        "texts": texts,
+        "version": version,
+        "versions": published_versions(),
+    }
+    return render(request, "patients/consent_form.html", context)
+
+
+@permission_required("patients.view_consentsignature")
+def consent_detail(request, patient_id: int, consent_id: int):
+    patient = _clinical_patient(request, patient_id)
+    signature = get_object_or_404(
+        ConsentSignature.objects.select_related("witness__staff_profile"),
+        pk=consent_id,
+        patient=patient,
+    )
+    return render(
+        request, "patients/consent_detail.html", {"patient": patient, "signature": signature}
+    )
+
+
+@permission_required("clinic.view_accesslog")
+def access_log_patient(request, patient_id: int):
+    patient = get_object_or_404(Patient, pk=patient_id)
+    page = Paginator(audit.access_log_for_patient(patient=patient), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request, "patients/access_log.html", {"page": page, "patient": patient, "subject": None}
+    )
+
+
+@permission_required("clinic.view_accesslog")
+def access_log_user(request, user_id: int):
+    subject = get_object_or_404(
+        get_user_model().objects.select_related("staff_profile"), pk=user_id
+    )
+    page = Paginator(audit.access_log_for_user(user=subject), 50).get_page(request.GET.get("page"))
+    return render(
+        request, "patients/access_log.html", {"page": page, "patient": None, "subject": subject}
+    )
