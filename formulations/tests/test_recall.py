@@ -1,0 +1,134 @@
+import csv
+import io
+import zoneinfo
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from clinic.roles import Role
+from formulations.recall import lot_recipients, lot_recipients_csv, version_usage
+from formulations.tests.factories import LotFactory
+from patients.tests.factories import PatientFactory
+from sessions.tests.factories import (
+    RecordLotFactory,
+    SessionRecordFactory,
+    TreatmentSessionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+LONDON = zoneinfo.ZoneInfo("Europe/London")
+
+
+def _use(lot, *, patient=None, starts_at=datetime(2026, 11, 23, 10, 0, tzinfo=UTC), volume="1"):
+    session = TreatmentSessionFactory(
+        starts_at=starts_at, **({"patient": patient} if patient else {})
+    )
+    record = SessionRecordFactory(session=session, formulation_version=lot.version)
+    return RecordLotFactory(record=record, lot=lot, volume_ml=Decimal(volume))
+
+
+def test_the_recall_list_is_empty_for_an_unused_lot():
+    assert list(lot_recipients(lot=LotFactory())) == []
+
+
+def test_the_recall_list_names_every_patient_who_received_the_lot():
+    lot = LotFactory()
+    first = _use(lot, volume="1.5")
+    second = _use(lot, starts_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    _use(LotFactory(version=lot.version))  # another lot of the same version: not listed
+    assert list(lot_recipients(lot=lot)) == [first, second]
+
+
+def test_the_csv_export_holds_only_what_a_recall_needs():
+    lot = LotFactory()
+    patient = PatientFactory(given_name="Ann", family_name="Lee", record_number="MT000042")
+    use = _use(lot, patient=patient, starts_at=datetime(2026, 11, 23, 23, 30, tzinfo=UTC))
+    rows = list(csv.reader(io.StringIO(lot_recipients_csv(lot=lot, zone=LONDON))))
+    assert rows == [
+        ["record number", "patient", "session date", "clinician", "volume (mL)"],
+        ["MT000042", "Ann Lee", "2026-11-23", use.record.clinician.display_name, "1.00"],
+    ]
+    assert patient.email not in str(rows)
+    assert str(patient.date_of_birth) not in str(rows)
+
+
+@pytest.mark.parametrize("uses", [1, 50])
+def test_the_recall_page_runs_a_bounded_number_of_queries(
+    client_as, django_assert_max_num_queries, uses
+):
+    lot = LotFactory()
+    for _ in range(uses):
+        _use(lot)
+    client = client_as(Role.CLINIC_ADMIN)
+    url = reverse("formulations:lot_recall", kwargs={"pk": lot.pk})
+    with django_assert_max_num_queries(12):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.content.decode().count("<tr><td>") == uses
+    with django_assert_max_num_queries(12):
+        response = client.get(url + "?format=csv")
+    assert response.content.decode().count("\n") == uses + 1
+
+
+def test_the_csv_export_is_a_download_kept_out_of_caches(client_as):
+    lot = LotFactory()
+    response = client_as(Role.CLINIC_ADMIN).get(
+        reverse("formulations:lot_recall", kwargs={"pk": lot.pk}) + "?format=csv"
+    )
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"] == f'attachment; filename="recall-lot-{lot.pk}.csv"'
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("role", [Role.RECEPTION, Role.CLINICIAN])
+def test_only_clinic_admins_see_or_export_a_recall_list(client_as, role):
+    lot = LotFactory()
+    url = reverse("formulations:lot_recall", kwargs={"pk": lot.pk})
+    assert client_as(role).get(url + "?format=csv").status_code == 403
+
+
+def test_an_admin_recalls_a_lot_from_the_recall_page(client_as):
+    lot = LotFactory()
+    url = reverse("formulations:lot_recall", kwargs={"pk": lot.pk})
+    response = client_as(Role.CLINIC_ADMIN).post(
+        url, {"reason": "Supplier notice 12", "recalled_on": "2026-11-22"}, follow=True
+    )
+    assert "Recalled on 22 Nov 2026" in response.content.decode()
+    lot.refresh_from_db()
+    assert lot.status == "recalled"
+
+
+def test_a_recall_without_a_reason_is_refused_on_the_form(client_as):
+    lot = LotFactory()
+    url = reverse("formulations:lot_recall", kwargs={"pk": lot.pk})
+    response = client_as(Role.CLINIC_ADMIN).post(url, {"reason": "", "recalled_on": "2026-11-22"})
+    assert response.status_code == 200
+    assert "This field is required" in response.content.decode()
+    lot.refresh_from_db()
+    assert lot.status == "available"
+
+
+def test_usage_counts_sessions_patients_and_first_and_last_use():
+    lot = LotFactory()
+    patient = PatientFactory()
+    _use(lot, patient=patient, starts_at=datetime(2026, 9, 1, 10, tzinfo=UTC))
+    _use(lot, patient=patient, starts_at=datetime(2026, 10, 1, 10, tzinfo=UTC))
+    _use(lot, starts_at=datetime(2026, 11, 1, 10, tzinfo=UTC))
+    row = version_usage().get(pk=lot.version.pk)
+    assert (row.session_count, row.patient_count) == (3, 2)
+    assert row.first_use == datetime(2026, 9, 1, 10, tzinfo=UTC)
+    assert row.last_use == datetime(2026, 11, 1, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("versions", [1, 50])
+def test_the_usage_report_runs_a_bounded_number_of_queries(
+    client_as, django_assert_max_num_queries, versions
+):
+    for _ in range(versions):
+        _use(LotFactory())
+    client = client_as(Role.CLINIC_ADMIN)
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("formulations:usage"))
+    assert response.content.decode().count("<td>v") == versions
