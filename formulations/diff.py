@@ -3,6 +3,8 @@ diffs of a formulation's audit timeline."""
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import FieldDoesNotExist
+
 from .models import Formulation, FormulationVersion, IngredientLine, Lot
 from .units import strength_in_words
 
@@ -81,6 +83,18 @@ def _who(record) -> str:
     return profile.display_name if profile else user.get_username()
 
 
+def _label(record, name: str) -> str:
+    try:
+        label = str(record.instance_type._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:  # a field since removed from the model keeps its raw name
+        return name
+    return label[:1].upper() + label[1:]
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
 def _entries(records, describe) -> list[TimelineEntry]:
     """Turn historical records (oldest first per object) into entries with field diffs."""
     entries = []
@@ -91,7 +105,7 @@ def _entries(records, describe) -> list[TimelineEntry]:
         if prior is not None and record.history_type == "~":
             delta = record.diff_against(prior)
             changes = [
-                (c.field, "" if c.old is None else str(c.old), "" if c.new is None else str(c.new))
+                (_label(record, c.field), _text(c.old), _text(c.new))
                 for c in delta.changes
                 if c.field not in HIDDEN_FIELDS
             ]
