@@ -44,8 +44,10 @@ def clinicians():
 class SlotMixin(forms.Form):
     """A local date and time in the clinic's zone, cleaned into an aware `starts_at`."""
 
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 300}))
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    time = forms.TimeField(
+        widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M")
+    )
 
     def __init__(self, *args, clinic, **kwargs):
         self.clinic = clinic
@@ -106,12 +108,14 @@ class MoveForm(SlotMixin):
             self.fields[f"later_{shift.session.pk}_date"] = forms.DateField(
                 label=f"Session {shift.session.sequence or ''} date",
                 initial=wall.date(),
-                widget=forms.DateInput(attrs={"type": "date"}),
+                required=False,
+                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             )
             self.fields[f"later_{shift.session.pk}_time"] = forms.TimeField(
                 label="time",
                 initial=wall.time(),
-                widget=forms.TimeInput(attrs={"type": "time", "step": 300}),
+                required=False,
+                widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"),
             )
             self.fields[f"later_{shift.session.pk}_accept"] = forms.BooleanField(
                 label="Move this later session too", required=False, initial=True
@@ -126,10 +130,12 @@ class MoveForm(SlotMixin):
             if not cleaned.get(f"later_{pk}_accept"):
                 continue
             day, at = cleaned.get(f"later_{pk}_date"), cleaned.get(f"later_{pk}_time")
-            if day and at:
-                cleaned["later"].append(
-                    (shift.session, datetime.combine(day, at, tzinfo=self.clinic.zone))
-                )
+            if not (day and at):
+                self.add_error(f"later_{pk}_date", "Give a date and time, or untick this session.")
+                continue
+            cleaned["later"].append(
+                (shift.session, datetime.combine(day, at, tzinfo=self.clinic.zone))
+            )
         return cleaned
 
 
