@@ -1,0 +1,448 @@
+"""The patients pages as each role sees them."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+
+from clinic.models import AccessLog
+from clinic.roles import Role
+from patients.models import (
+    Allergy,
+    Assessment,
+    ConsentSignature,
+    Patient,
+    Screening,
+    ScreeningOverride,
+    SexAtBirth,
+)
+from patients.tests.factories import (
+    AllergyFactory,
+    MedicationFactory,
+    PatientFactory,
+    ScreeningFactory,
+)
+
+NOW = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def page_text(response) -> str:
+    return response.content.decode()
+
+
+# list and search
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_the_patient_list_costs_the_same_queries_for_one_or_fifty_rows(
+    client_as, django_assert_max_num_queries, rows
+):
+    PatientFactory.create_batch(rows)
+    client = client_as(Role.RECEPTION)
+    with django_assert_max_num_queries(12):
+        response = client.get("/patients/")
+    assert response.status_code == 200
+    assert len(response.context["page"]) == min(rows, 25)
+
+
+def test_the_list_is_paginated_and_keeps_the_search(client_as):
+    PatientFactory.create_batch(30, family_name="Smith")
+    response = client_as(Role.RECEPTION).get("/patients/?q=smith&page=2")
+    assert len(response.context["page"]) == 5
+    assert "?q=smith&amp;page=1" in page_text(response)
+
+
+def test_search_finds_by_record_number(client_as):
+    patient = PatientFactory(given_name="Zoe", record_number="MT000321")
+    PatientFactory(given_name="Other")
+    response = client_as(Role.RECEPTION).get("/patients/?q=MT000321")
+    assert list(response.context["page"]) == [patient]
+
+
+def test_a_search_with_no_match_says_what_to_try(client_as):
+    response = client_as(Role.RECEPTION).get("/patients/?q=nobody")
+    assert "No patient matches" in page_text(response)
+
+
+# registration and contact edits
+
+
+def test_reception_registers_a_patient_with_a_generated_record_number(client_as):
+    response = client_as(Role.RECEPTION).post(
+        "/patients/new/",
+        {
+            "given_name": "Ann",
+            "family_name": "Smith",
+            "date_of_birth": "1980-02-03",
+            "sex_at_birth": "female",
+            "email": "ann@patients.example",
+            "mobile": "07911 123456",
+            "preferred_channel": "sms",
+            "sms_consent": "on",
+        },
+    )
+    patient = Patient.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/patients/{patient.pk}/"
+    assert patient.record_number == f"MT{patient.pk:06d}"
+    assert str(patient.mobile) == "+447911123456"
+    assert patient.sms_consent_at == NOW and patient.email_consent_at is None
+
+
+def test_bad_registration_input_is_explained_and_nothing_is_saved(client_as):
+    response = client_as(Role.RECEPTION).post(
+        "/patients/new/",
+        {
+            "given_name": "Ann",
+            "family_name": "Smith",
+            "date_of_birth": "2030-01-01",
+            "sex_at_birth": "female",
+            "mobile": "not a number",
+            "preferred_channel": "sms",
+            "email_consent": "on",
+        },
+    )
+    text = page_text(response)
+    assert response.status_code == 200
+    assert "cannot be in the future" in text
+    assert "Enter a valid phone number" in text
+    assert "Consent to email reminders needs an email address" in text
+    assert response.context["form"]["given_name"].value() == "Ann"
+    assert not Patient.objects.exists()
+
+
+def test_reception_edits_contact_data_and_consent(client_as):
+    patient = PatientFactory(email_consent_at=None)
+    client = client_as(Role.RECEPTION)
+    response = client.post(
+        f"/patients/{patient.pk}/edit/",
+        {
+            "given_name": patient.given_name,
+            "family_name": "Newname",
+            "date_of_birth": "1985-05-17",
+            "sex_at_birth": "male",
+            "email": "new@patients.example",
+            "mobile": "+447911123456",
+            "preferred_channel": "email",
+            "email_consent": "on",
+        },
+    )
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.family_name == "Newname" and patient.email_consent_at == NOW
+    assert "Agreed 16 Nov 2026" in page_text(client.get(f"/patients/{patient.pk}/"))
+
+
+def test_patient_names_never_appear_in_urls(client_as):
+    PatientFactory(given_name="Uniquename")
+    response = client_as(Role.RECEPTION).get("/patients/")
+    hrefs = [part.split('"')[0] for part in page_text(response).split('href="')[1:]]
+    assert not any("Uniquename" in href for href in hrefs)
+
+
+# reception and clinical data
+
+
+def test_reception_sees_only_that_a_clinician_is_needed(client_as):
+    screening = ScreeningFactory(
+        screened_on=date(2026, 11, 10),
+        answers={"pregnant": True},
+        patient__sex_at_birth=SexAtBirth.FEMALE,
+    )
+    text = page_text(client_as(Role.RECEPTION).get(f"/patients/{screening.patient.pk}/"))
+    assert "Needs a clinician" in text
+    assert "pregnan" not in text.lower()
+    assert "Clinical</a>" not in text
+
+
+def test_clinicians_see_which_rule_blocks_on_the_overview(client_as):
+    screening = ScreeningFactory(
+        screened_on=date(2026, 11, 10),
+        answers={"pregnant": True},
+        patient__sex_at_birth=SexAtBirth.FEMALE,
+    )
+    text = page_text(client_as(Role.CLINICIAN).get(f"/patients/{screening.patient.pk}/"))
+    assert "pregnancy" in text and "cannot be overridden" in text
+
+
+def test_a_never_screened_patient_shows_screen_before_treatment(client_as):
+    patient = PatientFactory()
+    text = page_text(client_as(Role.RECEPTION).get(f"/patients/{patient.pk}/"))
+    assert "Screen before treatment" in text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "clinical/",
+        "allergies/new/",
+        "medications/new/",
+        "assessments/new/",
+        "screening/new/",
+        "screening/{screening}/",
+        "screening/{screening}/recheck/",
+        "consent/new/",
+    ],
+)
+def test_reception_gets_403_on_every_clinical_page(client_as, path):
+    screening = ScreeningFactory()
+    url = f"/patients/{screening.patient.pk}/" + path.format(screening=screening.pk)
+    response = client_as(Role.RECEPTION).get(url)
+    assert response.status_code == 403
+    assert "does not give access" in page_text(response)
+    assert not AccessLog.objects.exists()
+
+
+def test_clinical_querysets_are_empty_for_reception(reception_user, clinician_user):
+    allergy = AllergyFactory()
+    assert list(Allergy.objects.visible_to(reception_user)) == []
+    assert list(Screening.objects.visible_to(reception_user)) == []
+    assert list(Allergy.objects.visible_to(clinician_user)) == [allergy]
+
+
+def test_the_clinical_tab_shows_allergies_and_medicines_and_is_logged(client_as):
+    patient = PatientFactory()
+    AllergyFactory(patient=patient, substance="Lidocaine")
+    MedicationFactory(patient=patient, name="Warfarin")
+    client = client_as(Role.CLINICIAN)
+
+    text = page_text(client.get(f"/patients/{patient.pk}/clinical/"))
+
+    assert "Lidocaine" in text and "Warfarin" in text
+    assert "Anticoagulant" in text  # the medication class, which the bleeding rule reads
+    entry = AccessLog.objects.get()
+    assert (entry.patient, entry.page, entry.path) == (
+        patient,
+        "patients:clinical",
+        f"/patients/{patient.pk}/clinical/",
+    )
+    assert entry.viewed_at == NOW
+
+
+def test_clinic_admins_list_the_access_log_per_patient_and_per_user(
+    client, clinician_user, clinic_admin_user
+):
+    patient = PatientFactory(given_name="Logged")
+    client.force_login(clinician_user)
+    client.get(f"/patients/{patient.pk}/clinical/")
+    client.force_login(clinic_admin_user)
+
+    by_patient = client.get(f"/patients/{patient.pk}/access-log/")
+    by_user = client.get(f"/patients/access-log/users/{clinician_user.pk}/")
+
+    assert "Dr Cleo Clinician" in page_text(by_patient)
+    assert patient.record_number in page_text(by_user)
+    assert len(by_patient.context["page"]) == len(by_user.context["page"]) == 1
+
+
+def test_clinicians_cannot_read_the_access_log(client_as):
+    patient = PatientFactory()
+    assert client_as(Role.CLINICIAN).get(f"/patients/{patient.pk}/access-log/").status_code == 403
+
+
+# clinical records
+
+
+def test_an_allergy_needs_something_to_be_allergic_to(client_as):
+    patient = PatientFactory()
+    response = client_as(Role.CLINICIAN).post(
+        f"/patients/{patient.pk}/allergies/new/", {"severity": "mild"}
+    )
+    assert "Name what the patient is allergic to" in page_text(response)
+    assert not Allergy.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("scale", "value", "error"),
+    [
+        ("ludwig", "IV", "Ludwig values are: I, II, III."),
+        ("sinclair", "6", "Sinclair values are: 1, 2, 3, 4, 5."),
+        ("norwood", "VIII", "Norwood–Hamilton values are"),
+        ("savin", "I-5", "Savin values are"),
+        ("salt", "101", "A SALT score is a number from 0 to 100"),
+        ("salt", "lots", "A SALT score is a number from 0 to 100"),
+    ],
+)
+def test_an_assessment_value_must_belong_to_its_scale(client_as, scale, value, error):
+    patient = PatientFactory()
+    response = client_as(Role.CLINICIAN).post(
+        f"/patients/{patient.pk}/assessments/new/",
+        {"assessed_on": "2026-11-16", "diagnosis": "L64.9", "scale": scale, "scale_value": value},
+    )
+    assert response.status_code == 200
+    assert error in page_text(response)
+    assert not Assessment.objects.exists()
+
+
+def test_a_valid_assessment_is_saved_with_its_zones_and_clinician(client_as):
+    patient = PatientFactory()
+    client = client_as(Role.CLINICIAN)
+    response = client.post(
+        f"/patients/{patient.pk}/assessments/new/",
+        {
+            "assessed_on": "2026-11-16",
+            "diagnosis": "L63.9",
+            "scale": "salt",
+            "scale_value": "42.5",
+            "zones": ["vertex", "occipital"],
+        },
+    )
+    assert response.status_code == 302
+    assessment = Assessment.objects.get()
+    assert (assessment.scale_value, assessment.zones) == ("42.5", ["vertex", "occipital"])
+    assert "L63.9 Alopecia areata" in page_text(client.get(f"/patients/{patient.pk}/clinical/"))
+
+
+# screening workflow
+
+
+def screening_answers(patient, **yes):
+    from patients.screening import questions_for
+
+    return {f"q_{key}": "yes" if key in yes else "no" for key, _ in questions_for(patient=patient)}
+
+
+def test_a_clinician_records_a_screening_and_sees_its_findings(client_as):
+    patient = PatientFactory(sex_at_birth=SexAtBirth.MALE)
+    client = client_as(Role.CLINICIAN)
+
+    response = client.post(
+        f"/patients/{patient.pk}/screening/new/", screening_answers(patient, keloid=True)
+    )
+
+    screening = Screening.objects.get()
+    assert response["Location"] == f"/patients/{patient.pk}/screening/{screening.pk}/"
+    assert screening.screened_on == date(2026, 11, 16)
+    text = page_text(client.get(response["Location"]))
+    assert "Keloid tendency." in text and "Override" in text
+
+
+def test_an_unanswered_question_is_flagged_and_nothing_is_saved(client_as):
+    patient = PatientFactory()
+    answers = screening_answers(patient)
+    answers.pop("q_keloid")
+    response = client_as(Role.CLINICIAN).post(f"/patients/{patient.pk}/screening/new/", answers)
+    assert "Answer yes or no." in page_text(response)
+    assert not Screening.objects.exists()
+
+
+def test_an_override_from_the_page_clears_the_patient(client_as):
+    screening = ScreeningFactory(screened_on=date(2026, 11, 10), answers={"keloid": True})
+    client = client_as(Role.CLINICIAN)
+    url = f"/patients/{screening.patient.pk}/screening/{screening.pk}/"
+
+    response = client.post(url + "override/", {"rule_code": "keloid", "reason": "Flat scars."})
+
+    assert response["Location"] == url
+    assert ScreeningOverride.objects.get().reason == "Flat scars."
+    assert "Cleared for treatment" in page_text(client.get(url))
+
+
+def test_overriding_an_absolute_finding_says_why_it_is_refused(client_as):
+    screening = ScreeningFactory(
+        screened_on=date(2026, 11, 10),
+        answers={"scalp_infection": True},
+    )
+    client = client_as(Role.CLINICIAN)
+    url = f"/patients/{screening.patient.pk}/screening/{screening.pk}/"
+
+    response = client.post(
+        url + "override/", {"rule_code": "scalp_infection", "reason": "x"}, follow=True
+    )
+
+    assert "is an absolute contraindication: it cannot be overridden" in page_text(response)
+    assert not ScreeningOverride.objects.exists()
+
+
+def test_a_referral_clearance_from_the_page_lifts_the_red_flag(client_as):
+    screening = ScreeningFactory(screened_on=date(2026, 11, 10), answers={"patchy_loss": True})
+    client = client_as(Role.CLINICIAN)
+    url = f"/patients/{screening.patient.pk}/screening/{screening.pk}/"
+    assert "Refer the patient to a dermatologist" in page_text(client.get(url))
+
+    client.post(
+        url + "referral-clearance/",
+        {"rule_code": "patchy_loss", "cleared_on": "2026-11-12", "cleared_by": "Dr Derm"},
+    )
+
+    assert "Cleared by Dr Derm" in page_text(client.get(url))
+
+
+def test_the_recheck_asks_only_the_recheck_questions(client_as):
+    screening = ScreeningFactory(
+        screened_on=date(2026, 11, 10), patient__sex_at_birth=SexAtBirth.FEMALE
+    )
+    client = client_as(Role.CLINICIAN)
+    url = f"/patients/{screening.patient.pk}/screening/{screening.pk}/recheck/"
+
+    form = client.get(url).context["form"]
+    assert set(form.fields) == {
+        "q_pregnant",
+        "q_scalp_infection",
+        "q_bleeding_risk",
+        "new_medicines",
+        "notes",
+    }
+    response = client.post(
+        url,
+        {
+            "q_pregnant": "no",
+            "q_scalp_infection": "yes",
+            "q_bleeding_risk": "no",
+            "new_medicines": "no",
+        },
+        follow=True,
+    )
+    assert "Active scalp infection" in page_text(response)
+
+
+# consent
+
+
+def test_consent_for_a_drug_formulation_includes_the_off_label_statement(client_as, dht_version):
+    patient = PatientFactory()
+    client = client_as(Role.CLINICIAN)
+    url = f"/patients/{patient.pk}/consent/new/?version={dht_version.pk}"
+    document = client.get(url).context["document"]
+    assert "used off-label" in document and "Dutasteride" in document
+
+    response = client.post(
+        url, {"text_shown": document, "typed_name": "Pat Example", "confirmed": "on"}
+    )
+
+    signature = ConsentSignature.objects.get()
+    assert response.status_code == 302
+    assert signature.text_signed == document
+    assert signature.signed_at == NOW
+    assert {t.kind for t in signature.texts.all()} == {"treatment", "off_label"}
+
+
+def test_consent_for_a_drug_free_formulation_has_no_off_label_statement(client_as, vitamin_version):
+    patient = PatientFactory()
+    url = f"/patients/{patient.pk}/consent/new/?version={vitamin_version.pk}"
+    assert "off-label" not in client_as(Role.CLINICIAN).get(url).context["document"]
+
+
+def test_consent_needs_the_confirmation_tick_and_the_current_text(client_as):
+    patient = PatientFactory()
+    client = client_as(Role.CLINICIAN)
+    url = f"/patients/{patient.pk}/consent/new/"
+
+    unticked = client.post(url, {"text_shown": "whatever", "typed_name": "Pat"})
+    stale = client.post(url, {"text_shown": "old text", "typed_name": "Pat", "confirmed": "on"})
+
+    assert "The patient must tick to confirm." in page_text(unticked)
+    assert "The consent text changed" in page_text(stale)
+    assert not ConsentSignature.objects.exists()
+
+
+def test_a_bad_version_parameter_is_a_400_not_a_500(client_as):
+    patient = PatientFactory()
+    response = client_as(Role.CLINICIAN).get(f"/patients/{patient.pk}/consent/new/?version=abc")
+    assert response.status_code == 400
