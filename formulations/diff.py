@@ -2,8 +2,10 @@
 diffs of a formulation's audit timeline."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.core.exceptions import FieldDoesNotExist
+from django.utils import timezone
 
 from .models import Formulation, FormulationVersion, IngredientLine, Lot
 from .units import strength_in_words
@@ -92,10 +94,29 @@ def _label(record, name: str) -> str:
 
 
 def _text(value) -> str:
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%d %b %Y %H:%M")
+    return str(value)
 
 
-def _entries(records, describe) -> list[TimelineEntry]:
+def _line_summary(record) -> list[tuple[str, str, str]]:
+    words = strength_in_words(
+        amount=record.amount, unit=record.unit, per_volume_ml=record.per_volume_ml
+    )
+    return [("Strength", "", words)]
+
+
+def _lot_summary(record) -> list[tuple[str, str, str]]:
+    return [
+        ("Supplier", "", record.supplier),
+        ("Expires", "", str(record.expires_on)),
+        ("Quantity received", "", str(record.quantity_received)),
+    ]
+
+
+def _entries(records, describe, summary=None) -> list[TimelineEntry]:
     """Turn historical records (oldest first per object) into entries with field diffs."""
     entries = []
     previous = {}
@@ -109,6 +130,8 @@ def _entries(records, describe) -> list[TimelineEntry]:
                 for c in delta.changes
                 if c.field not in HIDDEN_FIELDS
             ]
+        elif record.history_type == "+" and summary is not None:
+            changes = summary(record)
         previous[record.id] = record
         entries.append(
             TimelineEntry(
@@ -146,10 +169,12 @@ def formulation_timeline(*, formulation: Formulation) -> list[TimelineEntry]:
         *_entries(
             line_records,
             lambda r: f"{r.ingredient.name} in version {version_numbers.get(r.version_id, '?')}",
+            _line_summary,
         ),
         *_entries(
             lot_records,
             lambda r: f"Lot {r.lot_number} of version {version_numbers.get(r.version_id, '?')}",
+            _lot_summary,
         ),
     ]
     entries.sort(key=lambda e: e.when, reverse=True)
