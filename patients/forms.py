@@ -1,4 +1,6 @@
+from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Layout
 from django import forms
 from django.utils import timezone
 
@@ -169,9 +171,20 @@ class QuestionsForm(CrispyMixin, forms.Form):
             self.fields[f"q_{key}"] = forms.ChoiceField(
                 label=question,
                 choices=YES_NO,
-                widget=forms.RadioSelect(attrs={"class": "form-check-inline"}),
+                widget=forms.RadioSelect,
                 error_messages={"required": "Answer yes or no."},
             )
+
+    def layout_fields(self) -> None:
+        """Yes/no questions inline, the other fields as usual; call after adding fields."""
+        radios = {f"q_{key}" for key in self.question_keys} | {
+            name
+            for name, field in self.fields.items()
+            if isinstance(field.widget, forms.RadioSelect)
+        }
+        self.helper.layout = Layout(
+            *(InlineRadios(name) if name in radios else name for name in self.fields)
+        )
 
     def answers(self) -> dict[str, bool]:
         return {key: self.cleaned_data[f"q_{key}"] == "yes" for key in self.question_keys}
@@ -191,17 +204,22 @@ class ScreeningForm(QuestionsForm):
         self.fields["formulation_version"].queryset = published_versions()
         # Keep the questions first, the formulation and notes after them.
         self.order_fields([*(f"q_{k}" for k in self.question_keys), "formulation_version"])
+        self.layout_fields()
 
 
 class RecheckForm(QuestionsForm):
     new_medicines = forms.ChoiceField(
         label="Any new medicines since the last visit?",
         choices=YES_NO,
-        widget=forms.RadioSelect(attrs={"class": "form-check-inline"}),
+        widget=forms.RadioSelect,
         help_text="If yes, add them to the medication list: blood thinners and steroids "
         "are checked from it.",
     )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.layout_fields()
 
 
 class OverrideForm(CrispyMixin, forms.Form):
