@@ -1,0 +1,202 @@
+"""Demo plans and sessions for `seed_demo`: a living calendar around today.
+
+Safe to run again: a patient who already has a plan is left as it is. Sessions are laid out on
+distinct hours so they never clash; past sessions are written directly (the booking rules refuse
+the past), with the signed record a completed session needs.
+"""
+
+from datetime import date, time, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.models import Room, StaffProfile
+from clinic.roles import Role
+from formulations.models import FormulationVersion, VersionStatus
+from patients.models import Patient
+
+from .maintenance import add_months
+from .models import (
+    Device,
+    PlanKind,
+    PlanStatus,
+    PlanTemplate,
+    SessionRecord,
+    SessionStatus,
+    Technique,
+    TreatmentPlan,
+    TreatmentSession,
+)
+from .scheduling import localise, plan_reflag, session_clearance
+
+DEMO_INDICATION = "Demo plan"
+
+
+def _weekday(day: date) -> date:
+    """The same day, or the next Monday when it falls on a weekend (the clinician's days off)."""
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def _demo_patients(*, version, today: date) -> tuple[list[Patient], list[Patient]]:
+    """(cleared patients, patients only flagged "screen before treatment"), by name."""
+    cleared, flagged = [], []
+    for patient in Patient.objects.filter(archived_at__isnull=True).order_by("pk"):
+        gate = session_clearance(patient=patient, formulation_version=version, on_date=today)
+        if gate.blocked:
+            continue
+        (flagged if gate.needs_screening else cleared).append(patient)
+    return cleared, flagged
+
+
+def seed(*, clinic) -> None:
+    version = (
+        FormulationVersion.objects.filter(status=VersionStatus.PUBLISHED).order_by("pk").first()
+    )
+    clinician = StaffProfile.objects.filter(user__username="clinician").first() or (
+        StaffProfile.objects.filter(role=Role.CLINICIAN).order_by("pk").first()
+    )
+    rooms = list(Room.objects.filter(clinic=clinic, is_active=True).order_by("name"))
+    if version is None or clinician is None or not rooms:
+        return
+    if TreatmentPlan.objects.filter(indication__startswith=DEMO_INDICATION).exists():
+        return
+    today = timezone.localdate()
+    now = timezone.now()
+    cleared, flagged = _demo_patients(version=version, today=today)
+    running = cleared[:3] + flagged[:1]
+    finished = cleared[3] if len(cleared) > 3 else None
+    desk = get_user_model().objects.filter(username="reception").first()
+    with transaction.atomic():
+        # Running courses whose sessions start over this week and next, each patient on an
+        # hour of their own so nothing clashes; the first patient is in the clinic now.
+        offsets = [0, 2, 4, 7]
+        for n, patient in enumerate(running):
+            _running_course(
+                clinic=clinic,
+                patient=patient,
+                clinician=clinician,
+                room=rooms[n % len(rooms)],
+                version=version,
+                first=today + timedelta(days=offsets[n]),
+                at=time(9 + n, 0),
+                checked_in_today=n == 0,
+                desk=desk,
+                now=now,
+            )
+        if finished is not None:
+            _completed_course(
+                clinic=clinic,
+                patient=finished,
+                clinician=clinician,
+                room=rooms[0],
+                version=version,
+                today=today,
+            )
+
+
+def _plan(*, clinic, patient, clinician, version, kind, status, **extra) -> TreatmentPlan:
+    template = PlanTemplate.objects.get(kind=kind)
+    return TreatmentPlan.objects.create(
+        patient=patient,
+        indication=f"{DEMO_INDICATION}: androgenic alopecia",
+        template=template,
+        formulation_version=version,
+        technique=Technique.NAPPAGE,
+        device=Device.MESOGUN,
+        target_depth_mm=Decimal("2.0"),
+        number_of_sessions=template.number_of_sessions,
+        interval_days=14,
+        price_per_session=Decimal("150.00"),
+        package_price=Decimal("800.00"),
+        currency=clinic.currency,
+        status=status,
+        created_by=clinician,
+        **extra,
+    )
+
+
+def _session(*, clinic, plan, clinician, room, day, at, status, needs_screening=False, **extra):
+    starts_at = localise(clinic=clinic, day=day, at=at)
+    return TreatmentSession.objects.create(
+        patient=plan.patient,
+        clinician=clinician,
+        room=room,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=clinic.session_minutes),
+        plan=plan,
+        status=status,
+        needs_screening=needs_screening,
+        **extra,
+    )
+
+
+def _running_course(
+    *, clinic, patient, clinician, room, version, first, at, checked_in_today, desk, now
+):
+    plan = _plan(
+        clinic=clinic,
+        patient=patient,
+        clinician=clinician,
+        version=version,
+        kind=PlanKind.MILD_MODERATE,
+        status=PlanStatus.ACTIVE,
+    )
+    for n in range(plan.number_of_sessions):
+        day = first + timedelta(days=14 * n)
+        if not (checked_in_today and n == 0):
+            day = _weekday(day)
+        gate = session_clearance(patient=patient, formulation_version=version, on_date=day)
+        if checked_in_today and n == 0:
+            status, extra = SessionStatus.CHECKED_IN, {"checked_in_at": now, "confirmed_at": now}
+        elif n == 0 or (n == 1 and day - first < timedelta(days=14)):
+            status, extra = SessionStatus.CONFIRMED, {"confirmed_at": now}
+        else:
+            status, extra = SessionStatus.SCHEDULED, {}
+        _session(
+            clinic=clinic,
+            plan=plan,
+            clinician=clinician,
+            room=room,
+            day=day,
+            at=at,
+            status=status,
+            needs_screening=gate.needs_screening,
+            status_changed_by=desk,
+            **extra,
+        )
+    plan_reflag(clinic=clinic, plan=plan)
+
+
+def _completed_course(*, clinic, patient, clinician, room, version, today):
+    """Six sessions that ended a little more than the maintenance delay ago: overdue now."""
+    plan = _plan(
+        clinic=clinic,
+        patient=patient,
+        clinician=clinician,
+        version=version,
+        kind=PlanKind.MILD_MODERATE,
+        status=PlanStatus.COMPLETED,
+    )
+    last = _weekday(add_months(today, -clinic.maintenance_after_months) - timedelta(days=9))
+    for n in range(plan.number_of_sessions):
+        day = last - timedelta(days=14 * (plan.number_of_sessions - 1 - n))
+        session = _session(
+            clinic=clinic,
+            plan=plan,
+            clinician=clinician,
+            room=room,
+            day=day,
+            at=time(15, 0),
+            status=SessionStatus.COMPLETED,
+        )
+        SessionRecord.objects.create(
+            session=session,
+            clinician=clinician,
+            formulation_version=version,
+            signed_at=session.ends_at,
+        )
+    plan_reflag(clinic=clinic, plan=plan)

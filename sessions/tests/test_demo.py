@@ -1,0 +1,69 @@
+"""The demo calendar: plans for cleared demo patients, sessions around today, idempotent."""
+
+from datetime import UTC, date, datetime
+
+import time_machine
+
+from clinic.demo import seed_clinic
+from formulations import demo as formulations_demo
+from patients import demo as patients_demo
+from sessions import demo
+from sessions.maintenance import maintenance_due
+from sessions.models import PlanStatus, SessionStatus, TreatmentPlan, TreatmentSession
+from sessions.scheduling import session_clearance
+
+# Wednesday 25 November 2026, 08:00 in London.
+WEDNESDAY = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+TODAY = date(2026, 11, 25)
+
+
+def seed_all():
+    clinic = seed_clinic()
+    formulations_demo.seed(clinic=clinic)
+    patients_demo.seed(clinic=clinic)
+    demo.seed(clinic=clinic)
+    return clinic
+
+
+@time_machine.travel(WEDNESDAY, tick=False)
+def test_the_demo_fills_this_week_and_next_and_runs_again_without_changes(db):
+    clinic = seed_all()
+    plans, sessions = TreatmentPlan.objects.count(), TreatmentSession.objects.count()
+
+    demo.seed(clinic=clinic)
+
+    assert (TreatmentPlan.objects.count(), TreatmentSession.objects.count()) == (plans, sessions)
+    today = TODAY
+    this_and_next_week = [
+        s
+        for s in TreatmentSession.objects.all()
+        if 0 <= (s.starts_at.astimezone(clinic.zone).date() - today).days < 12
+    ]
+    assert len(this_and_next_week) >= 4
+    checked_in = TreatmentSession.objects.get(status=SessionStatus.CHECKED_IN)
+    assert checked_in.starts_at.astimezone(clinic.zone).date() == today
+    assert TreatmentSession.objects.filter(status=SessionStatus.CONFIRMED).exists()
+
+
+@time_machine.travel(WEDNESDAY, tick=False)
+def test_demo_treatment_is_only_planned_for_patients_the_gate_does_not_block(db):
+    seed_all()
+
+    for plan in TreatmentPlan.objects.select_related("patient", "formulation_version"):
+        gate = session_clearance(
+            patient=plan.patient,
+            formulation_version=plan.formulation_version,
+            on_date=TODAY,
+        )
+        assert not gate.blocked, plan.patient
+
+
+@time_machine.travel(WEDNESDAY, tick=False)
+def test_the_demo_has_a_completed_course_due_for_maintenance(db):
+    clinic = seed_all()
+
+    rows = maintenance_due(clinic=clinic, today=TODAY)
+
+    assert len(rows) == 1
+    assert rows[0].plan.status == PlanStatus.COMPLETED
+    assert rows[0].overdue
