@@ -109,6 +109,9 @@ class RecallForm(ReasonForm):
     )
 
 
+VERSIONS = FormulationVersion.objects.select_related("formulation")
+
+
 class CompareForm(forms.Form):
-    a = forms.ModelChoiceField(queryset=FormulationVersion.objects.all(), label="Older version")
-    b = forms.ModelChoiceField(queryset=FormulationVersion.objects.all(), label="Newer version")
+    a = forms.ModelChoiceField(queryset=VERSIONS, label="Older version")
+    b = forms.ModelChoiceField(queryset=VERSIONS, label="Newer version")

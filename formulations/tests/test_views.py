@@ -245,3 +245,24 @@ def test_the_history_shows_who_changed_what_newest_first(client_as, staff):
     assert "Unit volume (mL)</strong>: 5.00 → 2" in content
     # newest first: the line added last is listed before the version's creation
     assert content.index("in version 1") < content.index("Created")
+
+
+def test_comparing_unknown_versions_says_so_on_the_form(client_as):
+    response = client_as(Role.CLINIC_ADMIN).get(
+        reverse("formulations:compare"), {"a": 998, "b": 999}
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in _content(response)
+
+
+@pytest.mark.parametrize("count", [1, 50])
+def test_the_compare_page_runs_a_bounded_number_of_queries(
+    client_as, django_assert_max_num_queries, count
+):
+    versions = [FormulationVersionFactory() for _ in range(count)]
+    client = client_as(Role.CLINIC_ADMIN)
+    with django_assert_max_num_queries(16):
+        response = client.get(
+            reverse("formulations:compare"), {"a": versions[0].pk, "b": versions[-1].pk}
+        )
+    assert _content(response).count("<option") == 2 * count
