@@ -23,6 +23,7 @@ from .models import (
     PlanKind,
     PlanStatus,
     PlanTemplate,
+    SessionKind,
     SessionRecord,
     SessionStatus,
     Technique,
@@ -86,6 +87,25 @@ def seed(*, clinic) -> None:
                 checked_in_today=n == 0,
                 desk=desk,
                 now=now,
+            )
+        # Assessment appointments (no injections, so no clearance gate) for the others,
+        # the first one tomorrow and still unconfirmed.
+        planned = {p.pk for p in running} | ({finished.pk} if finished else set())
+        others = Patient.objects.filter(archived_at__isnull=True).exclude(pk__in=planned)
+        for n, patient in enumerate(others.order_by("pk")[:4]):
+            starts_at = localise(
+                clinic=clinic, day=_weekday(today + timedelta(days=1 + 2 * n)), at=time(13 + n)
+            )
+            TreatmentSession.objects.create(
+                patient=patient,
+                clinician=clinician,
+                room=rooms[-1],
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(minutes=clinic.session_minutes),
+                kind=SessionKind.ASSESSMENT,
+                status=SessionStatus.SCHEDULED if n == 0 else SessionStatus.CONFIRMED,
+                confirmed_at=None if n == 0 else now,
+                status_changed_by=desk,
             )
         if finished is not None:
             _completed_course(

@@ -82,6 +82,10 @@ class BookingForm(SlotMixin):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper("Book session")
+        # Offer only the chosen patient's plans once a patient is chosen.
+        chosen = self.data.get("patient") if self.is_bound else self.initial.get("patient")
+        if chosen and str(chosen).isdigit():
+            self.fields["plan"].queryset = self.fields["plan"].queryset.filter(patient_id=chosen)
 
     def clean(self):
         cleaned = super().clean()

@@ -386,6 +386,7 @@ def plan_detail(request, pk: int):
         pk=pk,
     )
     sessions = list(plan.sessions.select_related("clinician", "room").order_by("starts_at"))
+    progress = plan_progress(plan=plan)
     course_form = CourseForm(request.GET or None, clinic=clinic)
     proposals = []
     if request.GET and course_form.is_valid():
@@ -406,7 +407,10 @@ def plan_detail(request, pk: int):
         {
             "plan": plan,
             "sessions": sessions,
-            "progress": plan_progress(plan=plan),
+            "progress": progress,
+            "can_book": request.user.has_perm(BOOK)
+            and plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE)
+            and progress.booked < plan.number_of_sessions,
             "course_form": course_form,
             "proposals": [p.astimezone(clinic.zone) for p in proposals],
             "course_data": course_form.cleaned_data if proposals else None,
