@@ -183,6 +183,10 @@ def line_add(request, pk):
 @permission_required("formulations.change_ingredientline")
 def line_edit(request, pk):
     line = get_object_or_404(IngredientLine.objects.select_related("version__formulation"), pk=pk)
+    reason = line.version.frozen_reason()
+    if request.method == "GET" and reason:
+        messages.error(request, f"{line.version} is {reason}: only a draft can be edited.")
+        return redirect("formulations:detail", pk=line.version.formulation_id)
     initial = {
         "ingredient": line.ingredient_id,
         "amount": line.amount,

@@ -266,3 +266,13 @@ def test_the_compare_page_runs_a_bounded_number_of_queries(
             reverse("formulations:compare"), {"a": versions[0].pk, "b": versions[-1].pk}
         )
     assert _content(response).count("<option") == 2 * (count + 1)  # with the empty choice
+
+
+def test_opening_the_line_form_of_a_published_version_explains_why_not(
+    client_as, published_version
+):
+    line = published_version.lines.get()
+    response = client_as(Role.CLINIC_ADMIN).get(
+        reverse("formulations:line_edit", kwargs={"pk": line.pk}), follow=True
+    )
+    assert "is published: only a draft can be edited" in _content(response)
