@@ -1,0 +1,36 @@
+"""Reception books a session in a real browser: free slot, booking, confirmation."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from clinic.roles import Role
+from clinic.tests.factories import UserFactory
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_reception_books_a_suggested_slot_and_confirms_it(page, staff, patient, clinician, room):
+    staff(Role.RECEPTION, user=UserFactory(username="rosa"), display_name="Rosa Reception")
+    # A weekday at least two days ahead, so the suggested slots are in the future.
+    day = timezone.localdate() + timedelta(days=2)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("rosa")
+    page.get_by_label("Password").fill("test-password")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(
+        f"/sessions/new/?patient={patient.pk}&clinician={clinician.pk}&room={room.pk}"
+        f"&date={day:%Y-%m-%d}"
+    )
+    page.get_by_test_id("suggestions").get_by_role("link").first.click()
+    page.get_by_role("button", name="Book session").click()
+
+    expect(page.get_by_text("Session booked.")).to_be_visible()
+    expect(page.get_by_test_id("status")).to_have_text("Scheduled")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_test_id("status")).to_have_text("Confirmed")
