@@ -36,6 +36,11 @@ urlpatterns = [
     ),
     path("<int:patient_id>/consent/new/", views.consent_new, name="consent_new"),
     path("<int:patient_id>/consent/<int:consent_id>/", views.consent_detail, name="consent"),
+    path(
+        "<int:patient_id>/<slug:kind>/<int:record_id>/void/",
+        views.record_void,
+        name="record_void",
+    ),
     path("<int:patient_id>/access-log/", views.access_log_patient, name="access_log"),
     path("access-log/users/<int:user_id>/", views.access_log_user, name="access_log_user"),
 ]

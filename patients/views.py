@@ -5,14 +5,14 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import permission_required
 
-from . import audit, clearance, consent, registration, screening
+from . import audit, clearance, consent, records, registration, screening
 from .forms import (
     AllergyForm,
     AssessmentForm,
@@ -380,6 +380,30 @@ def consent_detail(request, patient_id: int, consent_id: int):
     return render(
         request, "patients/consent_detail.html", {"patient": patient, "signature": signature}
     )
+
+
+@permission_required("patients.view_clinical")
+@require_POST
+def record_void(request, patient_id: int, kind: str, record_id: int):
+    patient = _clinical_patient(request, patient_id)
+    model = records.VOIDABLE.get(kind)
+    if model is None:
+        raise Http404("No such kind of clinical record.")
+    record = get_object_or_404(
+        model.objects.visible_to(request.user), pk=record_id, patient=patient
+    )
+    try:
+        records.clinical_record_void(
+            record=record,
+            user=request.user,
+            reason=request.POST.get("reason", ""),
+            now=timezone.now(),
+        )
+    except ValidationError as exc:
+        messages.error(request, "Not voided: " + " ".join(exc.messages))
+    else:
+        messages.success(request, "Record voided; it stays in the history.")
+    return redirect("patients:clinical", patient_id=patient.pk)
 
 
 @permission_required("clinic.view_accesslog")

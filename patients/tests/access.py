@@ -22,6 +22,7 @@ EXPECTED = {
     "patients:screening_recheck": CLINICAL,
     "patients:consent_new": CLINICAL,
     "patients:consent": CLINICAL,
+    "patients:record_void": CLINICAL,
     "patients:access_log": ADMINS,
     "patients:access_log_user": ADMINS,
 }

@@ -1,0 +1,34 @@
+"""Correcting clinical records without deleting them: a wrong or obsolete row is voided with a
+reason, and its history stays."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied
+
+from .models import Allergy, Assessment, Medication, Screening
+from .screening import ScreeningError
+
+# URL segment -> model; the segment is what a clinician sees in the address bar.
+VOIDABLE = {
+    "allergies": Allergy,
+    "medications": Medication,
+    "assessments": Assessment,
+    "screenings": Screening,
+}
+
+
+def clinical_record_void(*, record, user, reason: str, now: datetime):
+    """Mark a clinical row as entered in error or no longer true; it stays in the history."""
+    perm = f"patients.change_{record._meta.model_name}"
+    if not user.has_perm(perm):
+        raise PermissionDenied("Only a clinician can void a clinical record.")
+    if record.voided_at is not None:
+        raise ScreeningError("This record is already voided.")
+    if not reason.strip():
+        raise ScreeningError("Write why the record is voided.")
+    record.voided_at = now
+    record.void_reason = reason.strip()
+    record.save(update_fields=["voided_at", "void_reason"])
+    return record

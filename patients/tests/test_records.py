@@ -1,0 +1,59 @@
+from datetime import UTC, date, datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from clinic.roles import Role
+from patients.clearance import treatment_clearance
+from patients.models import Allergy
+from patients.records import clinical_record_void
+from patients.screening import ScreeningError
+from patients.tests.factories import AllergyFactory, MedicationFactory, ScreeningFactory
+
+NOW = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
+
+
+def test_a_voided_allergy_is_kept_with_its_reason_and_history(clinician_user):
+    allergy = AllergyFactory()
+
+    clinical_record_void(record=allergy, user=clinician_user, reason="Wrong patient", now=NOW)
+
+    allergy.refresh_from_db()
+    assert (allergy.voided_at, allergy.void_reason) == (NOW, "Wrong patient")
+    assert Allergy.objects.count() == 1
+    assert allergy.history.count() == 2
+
+
+def test_voiding_needs_a_reason_and_a_clinician(clinician_user, reception_user):
+    medication = MedicationFactory()
+    with pytest.raises(ScreeningError, match="why"):
+        clinical_record_void(record=medication, user=clinician_user, reason=" ", now=NOW)
+    with pytest.raises(PermissionDenied):
+        clinical_record_void(record=medication, user=reception_user, reason="x", now=NOW)
+
+
+def test_voiding_the_only_screening_means_screen_again(clinic, clinician_user):
+    screening = ScreeningFactory(screened_on=date(2026, 11, 10))
+    clinical_record_void(record=screening, user=clinician_user, reason="Wrong form", now=NOW)
+    clearance = treatment_clearance(
+        patient=screening.patient, formulation_version=None, on_date=date(2026, 11, 16)
+    )
+    assert clearance.next_step == "screen"
+
+
+def test_the_void_button_removes_the_row_from_the_clinical_tab(client_as):
+    allergy = AllergyFactory(substance="Nickel")
+    client = client_as(Role.CLINICIAN)
+    url = f"/patients/{allergy.patient.pk}/allergies/{allergy.pk}/void/"
+
+    response = client.post(url, {"reason": "Entered in error"}, follow=True)
+
+    assert "Record voided" in response.content.decode()
+    assert "Nickel" not in response.content.decode()
+
+
+def test_reception_cannot_void(client_as):
+    allergy = AllergyFactory()
+    url = f"/patients/{allergy.patient.pk}/allergies/{allergy.pk}/void/"
+    assert client_as(Role.RECEPTION).post(url, {"reason": "x"}).status_code == 403
+    assert Allergy.objects.get().voided_at is None
