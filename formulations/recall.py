@@ -21,6 +21,11 @@ def lot_recipients(*, lot: Lot) -> QuerySet[RecordLot]:
     )
 
 
+def _cell(value: str) -> str:
+    # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection).
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
+
+
 def lot_recipients_csv(*, lot: Lot, zone) -> str:
     """The recall list as CSV: only what is needed to contact and follow up the patients."""
     out = io.StringIO()
@@ -31,10 +36,10 @@ def lot_recipients_csv(*, lot: Lot, zone) -> str:
         patient = session.patient
         writer.writerow(
             [
-                patient.record_number,
-                f"{patient.given_name} {patient.family_name}",
+                _cell(patient.record_number),
+                _cell(f"{patient.given_name} {patient.family_name}"),
                 session.starts_at.astimezone(zone).date().isoformat(),
-                use.record.clinician.display_name,
+                _cell(use.record.clinician.display_name),
                 str(use.volume_ml),
             ]
         )

@@ -132,3 +132,10 @@ def test_the_usage_report_runs_a_bounded_number_of_queries(
     with django_assert_max_num_queries(8):
         response = client.get(reverse("formulations:usage"))
     assert response.content.decode().count("<td>v") == versions
+
+
+def test_the_csv_export_defuses_spreadsheet_formulas_in_names():
+    lot = LotFactory()
+    _use(lot, patient=PatientFactory(given_name="=HYPERLINK(1)", family_name="X"))
+    rows = list(csv.reader(io.StringIO(lot_recipients_csv(lot=lot, zone=LONDON))))
+    assert rows[1][1] == "'=HYPERLINK(1) X"
