@@ -373,6 +373,9 @@ def lot_recall(request, pk):
                 by=request.user,
             )
         except ValidationError as exc:
+            if not hasattr(exc, "error_dict"):  # e.g. already recalled: the form is gone
+                _refusal(request, exc)
+                return redirect("formulations:lot_recall", pk=lot.pk)
             _apply_errors(form, exc)
         else:
             messages.success(request, f"Lot {lot.lot_number} recalled.")

@@ -1,7 +1,7 @@
 import csv
 import io
 import zoneinfo
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -139,3 +139,19 @@ def test_the_csv_export_defuses_spreadsheet_formulas_in_names():
     _use(lot, patient=PatientFactory(given_name="=HYPERLINK(1)", family_name="X"))
     rows = list(csv.reader(io.StringIO(lot_recipients_csv(lot=lot, zone=LONDON))))
     assert rows[1][1] == "'=HYPERLINK(1) X"
+
+
+def test_recalling_a_recalled_lot_again_says_so(client_as, clinic_admin_user):
+    from formulations.lots import lot_recall
+
+    lot = lot_recall(
+        lot=LotFactory(), reason="First", on_date=date(2026, 11, 1), by=clinic_admin_user
+    )
+    response = client_as(Role.CLINIC_ADMIN).post(
+        reverse("formulations:lot_recall", kwargs={"pk": lot.pk}),
+        {"reason": "Second", "recalled_on": "2026-11-22"},
+        follow=True,
+    )
+    assert "was already recalled on 2026-11-01" in response.content.decode()
+    lot.refresh_from_db()
+    assert lot.status_reason == "First"
