@@ -420,7 +420,8 @@ def book_course(
 
 
 def _locked(session: TreatmentSession) -> TreatmentSession:
-    return TreatmentSession.objects.select_for_update().select_related("plan").get(pk=session.pk)
+    # No select_related: PostgreSQL cannot lock the nullable side of an outer join (plan).
+    return TreatmentSession.objects.select_for_update().get(pk=session.pk)
 
 
 def move_session(
