@@ -142,3 +142,16 @@ def test_cancelled_sessions_stay_visible_with_their_status(open_clinic, client_a
     page = client_as(Role.RECEPTION).get("/calendar/?date=2026-11-23").content.decode()
 
     assert "Cancelled by patient" in page
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_the_week_view_stays_within_the_same_query_bound(
+    open_clinic, client_as, rows, django_assert_max_num_queries
+):
+    sessions_in_week(open_clinic, rows)
+    client = client_as(Role.RECEPTION)
+
+    with django_assert_max_num_queries(11):
+        response = client.get("/calendar/?date=2026-11-23&view=week")
+
+    assert response.content.decode().count('data-testid="calendar-entry"') == rows

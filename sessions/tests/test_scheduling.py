@@ -1,6 +1,6 @@
 """Every booking rule of scheduling.py, called directly."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -743,3 +743,75 @@ def test_suggested_slots_skip_busy_times(open_clinic, patient, clinician, room, 
         at(open_clinic, 2026, 11, 23, 10),
         at(open_clinic, 2026, 11, 23, 10, 15),
     ]
+
+
+def test_moving_a_course_across_the_autumn_change_keeps_the_later_wall_clock_time(
+    open_clinic, plan, clinician, room, desk_user
+):
+    # 10:00 BST on Mon 12 Oct 2026; moved a week later, the next session crosses 25 October.
+    with time_machine.travel("2026-10-01T08:00Z", tick=False):
+        now = at(open_clinic, 2026, 10, 1, 9)
+        first = scheduling.book_session(
+            clinic=open_clinic,
+            patient=plan.patient,
+            clinician=clinician,
+            room=room,
+            starts_at=at(open_clinic, 2026, 10, 12, 10),
+            by=desk_user,
+            now=now,
+            plan=plan,
+        )
+        scheduling.book_session(
+            clinic=open_clinic,
+            patient=plan.patient,
+            clinician=clinician,
+            room=room,
+            starts_at=at(open_clinic, 2026, 10, 19, 10),
+            by=desk_user,
+            now=now,
+            plan=plan,
+        )
+
+        shifts = scheduling.propose_reflow(
+            clinic=open_clinic, session=first, new_starts_at=at(open_clinic, 2026, 10, 19, 10)
+        )
+
+    # 26 October is GMT: 10:00 local is 10:00 UTC, an hour later in UTC than 10:00 BST.
+    assert shifts[0].starts_at == datetime(2026, 10, 26, 10, 0, tzinfo=UTC)
+    assert shifts[0].starts_at.astimezone(open_clinic.zone).hour == 10
+
+
+def test_an_override_is_kept_in_the_session_history(open_clinic, plan, clinician, room, desk_user):
+    book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10),
+        desk_user,
+        plan=plan,
+    )
+    session = book(
+        open_clinic,
+        plan.patient,
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 27, 10),
+        clinician.user,
+        plan=plan,
+        override_reason="Travelling",
+    )
+
+    scheduling.move_session(
+        clinic=open_clinic,
+        session=session,
+        starts_at=at(open_clinic, 2026, 11, 30, 10),
+        by=desk_user,
+        now=MONDAY,
+    )
+
+    session.refresh_from_db()
+    assert session.interval_override_reason == ""
+    assert session.history.filter(
+        interval_override_reason="Travelling", interval_override_by=clinician
+    ).exists()
