@@ -114,6 +114,16 @@ class MedicationForm(CrispyMixin, forms.ModelForm):
         return data
 
 
+class MedicationStopForm(forms.Form):
+    stopped_on = forms.DateField(widget=DateInput())
+
+    def clean_stopped_on(self):
+        day = self.cleaned_data["stopped_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("The stop date cannot be in the future.")
+        return day
+
+
 class AssessmentForm(CrispyMixin, forms.ModelForm):
     zones = forms.MultipleChoiceField(
         label="Affected zones",

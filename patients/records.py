@@ -3,7 +3,7 @@ reason, and its history stays."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied
 
@@ -32,3 +32,17 @@ def clinical_record_void(*, record, user, reason: str, now: datetime):
     record.void_reason = reason.strip()
     record.save(update_fields=["voided_at", "void_reason"])
     return record
+
+
+def medication_stop(*, medication: Medication, user, stopped_on: date) -> Medication:
+    """Record that the patient stopped a medicine; the bleeding and steroid rules stop firing
+    from the day after."""
+    if not user.has_perm("patients.change_medication"):
+        raise PermissionDenied("Only a clinician can change the medication list.")
+    if medication.stopped_on is not None:
+        raise ScreeningError("This medicine is already recorded as stopped.")
+    if medication.started_on and stopped_on < medication.started_on:
+        raise ScreeningError("A medicine cannot stop before it started.")
+    medication.stopped_on = stopped_on
+    medication.save(update_fields=["stopped_on"])
+    return medication

@@ -12,6 +12,11 @@ urlpatterns = [
     path("<int:patient_id>/clinical/", views.patient_clinical, name="clinical"),
     path("<int:patient_id>/allergies/new/", views.allergy_new, name="allergy_new"),
     path("<int:patient_id>/medications/new/", views.medication_new, name="medication_new"),
+    path(
+        "<int:patient_id>/medications/<int:medication_id>/stop/",
+        views.medication_stop,
+        name="medication_stop",
+    ),
     path("<int:patient_id>/assessments/new/", views.assessment_new, name="assessment_new"),
     path("<int:patient_id>/screening/new/", views.screening_new, name="screening_new"),
     path(

@@ -18,6 +18,7 @@ from .forms import (
     AssessmentForm,
     ConsentForm,
     MedicationForm,
+    MedicationStopForm,
     OverrideForm,
     PatientForm,
     RecheckForm,
@@ -403,6 +404,29 @@ def record_void(request, patient_id: int, kind: str, record_id: int):
         messages.error(request, "Not voided: " + " ".join(exc.messages))
     else:
         messages.success(request, "Record voided; it stays in the history.")
+    return redirect("patients:clinical", patient_id=patient.pk)
+
+
+@permission_required("patients.change_medication")
+@require_POST
+def medication_stop(request, patient_id: int, medication_id: int):
+    patient = _clinical_patient(request, patient_id)
+    medication = get_object_or_404(
+        Medication.objects.visible_to(request.user).current(), pk=medication_id, patient=patient
+    )
+    form = MedicationStopForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(e for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Not saved: {errors}")
+    else:
+        try:
+            records.medication_stop(
+                medication=medication, user=request.user, stopped_on=form.cleaned_data["stopped_on"]
+            )
+        except ValidationError as exc:
+            messages.error(request, "Not saved: " + " ".join(exc.messages))
+        else:
+            messages.success(request, "Medicine recorded as stopped.")
     return redirect("patients:clinical", patient_id=patient.pk)
 
 

@@ -14,6 +14,7 @@ EXPECTED = {
     "patients:clinical": CLINICAL,
     "patients:allergy_new": CLINICAL,
     "patients:medication_new": CLINICAL,
+    "patients:medication_stop": CLINICAL,
     "patients:assessment_new": CLINICAL,
     "patients:screening_new": CLINICAL,
     "patients:screening": CLINICAL,

@@ -1,6 +1,7 @@
 from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied
 
 from clinic.roles import Role
@@ -57,3 +58,35 @@ def test_reception_cannot_void(client_as):
     url = f"/patients/{allergy.patient.pk}/allergies/{allergy.pk}/void/"
     assert client_as(Role.RECEPTION).post(url, {"reason": "x"}).status_code == 403
     assert Allergy.objects.get().voided_at is None
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_stopped_anticoagulant_no_longer_blocks_from_the_next_day(client_as, clinic):
+    medication = MedicationFactory(name="Warfarin", started_on=date(2026, 1, 1))
+    ScreeningFactory(patient=medication.patient, screened_on=date(2026, 11, 10))
+    client = client_as(Role.CLINICIAN)
+
+    response = client.post(
+        f"/patients/{medication.patient.pk}/medications/{medication.pk}/stop/",
+        {"stopped_on": "2026-11-11"},
+        follow=True,
+    )
+
+    assert "Medicine recorded as stopped" in response.content.decode()
+    gate = treatment_clearance(
+        patient=medication.patient, formulation_version=None, on_date=date(2026, 11, 12)
+    )
+    assert gate.cleared
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_medicine_cannot_stop_before_it_started(client_as):
+    medication = MedicationFactory(started_on=date(2026, 6, 1))
+    response = client_as(Role.CLINICIAN).post(
+        f"/patients/{medication.patient.pk}/medications/{medication.pk}/stop/",
+        {"stopped_on": "2026-05-01"},
+        follow=True,
+    )
+    assert "cannot stop before it started" in response.content.decode()
+    medication.refresh_from_db()
+    assert medication.stopped_on is None
