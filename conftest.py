@@ -5,11 +5,36 @@ import shutil
 
 import pytest
 from django.db import connections
+from django.test import override_settings
 
 from clinic.roles import Role
 from clinic.tests.factories import ClinicFactory, StaffProfileFactory
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+def pytest_collection_modifyitems(items):
+    # Role groups, their permissions, screening rules and plan templates are rows created by
+    # data migrations. A transactional test ends with a flush that would wipe them for every
+    # later test, so each one restores the database as it found it.
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if (
+            marker
+            and marker.kwargs.get("transaction")
+            and "serialized_rollback" not in marker.kwargs
+        ):
+            item.add_marker(
+                pytest.mark.django_db(*marker.args, **marker.kwargs, serialized_rollback=True),
+                append=False,
+            )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Factories give every member of staff a password; the production hasher makes that slow."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 def skip_unless_ci(reason: str):

@@ -13,12 +13,6 @@ from sessions.tests.factories import TreatmentPlanFactory
 MONDAY = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Factories hash a password per user; these tests make hundreds of users.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def open_clinic(clinic):
     """Open Monday to Saturday 09:00–18:00 (Europe/London)."""
