@@ -286,7 +286,37 @@ be used by anyone who is or may become pregnant, and I must not donate blood for
 last dose."""
 
 
-def load(apps, schema_editor):
+CONTACT = [f"patients.{a}_patient" for a in ("add", "change", "view")]
+CLINICAL = [
+    "patients.view_clinical",
+    "patients.view_screeningrule",
+    "patients.view_consenttext",
+    *(
+        f"patients.{action}_{model}"
+        for model in (
+            "allergy",
+            "medication",
+            "assessment",
+            "screening",
+            "screeningrecheck",
+            "screeningoverride",
+            "referralclearance",
+            "consentsignature",
+        )
+        for action in ("add", "change", "view")
+    ),
+]
+ROLE_GRANTS = {
+    "reception": CONTACT,
+    "clinician": CONTACT + CLINICAL,
+    "clinic admin": CONTACT
+    + CLINICAL
+    + ["patients.add_consenttext", "patients.change_screeningrule"],
+}
+
+
+def load_reference_rows(apps) -> None:
+    """The rules and consent texts; idempotent, so tests that flush the database reload them."""
     ScreeningRule = apps.get_model("patients", "ScreeningRule")
     for position, row in enumerate(RULES):
         code, key, question, outcome, trigger, value, sex, recheck, reason = row
@@ -316,33 +346,10 @@ def load(apps, schema_editor):
         defaults={"title": "Off-label use of a prescription medicine", "body": OFF_LABEL_STATEMENT},
     )
 
-    contact = [f"patients.{a}_patient" for a in ("add", "change", "view")]
-    clinical = [
-        "patients.view_clinical",
-        "patients.view_screeningrule",
-        "patients.view_consenttext",
-    ]
-    for model in (
-        "allergy",
-        "medication",
-        "assessment",
-        "screening",
-        "screeningrecheck",
-        "screeningoverride",
-        "referralclearance",
-        "consentsignature",
-    ):
-        clinical += [f"patients.{a}_{model}" for a in ("add", "change", "view")]
-    grant_permissions(
-        apps,
-        {
-            "reception": contact,
-            "clinician": contact + clinical,
-            "clinic admin": contact
-            + clinical
-            + ["patients.add_consenttext", "patients.change_screeningrule"],
-        },
-    )
+
+def load(apps, schema_editor):
+    load_reference_rows(apps)
+    grant_permissions(apps, ROLE_GRANTS)
 
 
 class Migration(migrations.Migration):

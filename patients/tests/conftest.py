@@ -47,3 +47,21 @@ def vitamin_version(db):
     IngredientLineFactory(version=version, ingredient=hyaluronic)
     IngredientLineFactory(version=version, ingredient=biotin, amount=Decimal("5"))
     return version
+
+
+@pytest.fixture
+def patients_reference_data(db):
+    """Reload what patients' data migration made, after a transactional test flushed it."""
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
+
+    migration = import_module("patients.migrations.0003_screening_rules_consent_texts_roles")
+    migration.load_reference_rows(apps)
+    for group_name, perms in migration.ROLE_GRANTS.items():
+        group, _ = Group.objects.get_or_create(name=group_name)
+        codenames = [perm.split(".")[1] for perm in perms]
+        group.permissions.add(
+            *Permission.objects.filter(content_type__app_label="patients", codename__in=codenames)
+        )

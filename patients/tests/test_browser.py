@@ -1,0 +1,73 @@
+"""End to end in Chromium: what reception and a clinician see while registering and screening."""
+
+import pytest
+from playwright.sync_api import expect
+
+from clinic.roles import Role
+from clinic.tests.factories import UserFactory
+from patients.models import Patient
+from patients.tests.factories import AllergyFactory, PatientFactory
+
+# serialized_rollback: the screening rules and role permissions come from data migrations,
+# which a transactional test's flush would otherwise remove.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def log_in(page, username):
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("test-password")
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_reception_registers_a_patient_and_finds_them_by_mobile(page, clinic, staff):
+    staff(Role.RECEPTION, user=UserFactory(username="rita"))
+    log_in(page, "rita")
+
+    page.get_by_role("link", name="Patients").click()
+    page.get_by_role("link", name="Register a patient").click()
+    page.get_by_label("Given name").fill("Nora")
+    page.get_by_label("Family name").fill("Quinn")
+    page.get_by_label("Date of birth").fill("1979-04-12")
+    page.get_by_label("Sex at birth").select_option("female")
+    page.get_by_label("Mobile").fill("07911 123456")
+    page.get_by_label("Email", exact=True).fill("nora@patients.example")
+    page.get_by_label("Agrees to reminders by email").check()
+    page.get_by_role("button", name="Save").click()
+
+    record_number = Patient.objects.get().record_number
+    expect(page.get_by_role("alert")).to_contain_text(f"record number {record_number}")
+    expect(page.get_by_test_id("treatment-status")).to_have_text(
+        "Screen before treatment: a clinician must screen this patient first."
+    )
+    page.get_by_role("link", name="Patients").click()
+    page.get_by_role("searchbox").fill("07911 123456")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_test_id("patient-list")).to_contain_text("Quinn, Nora")
+
+
+def test_a_clinician_screening_an_allergic_patient_sees_which_rule_blocks(
+    page, clinic, staff, dht_version
+):
+    staff(Role.CLINICIAN, user=UserFactory(username="cleo"))
+    patient = PatientFactory(given_name="Alan", family_name="Allergic")
+    AllergyFactory(patient=patient, substance="Avodart")
+    log_in(page, "cleo")
+
+    page.goto(f"/patients/{patient.pk}/clinical/")
+    page.get_by_role("link", name="New screening").click()
+    for group in page.locator("fieldset, div[id^='div_id_q_']").all():
+        no = group.get_by_label("No", exact=True)
+        if no.count():
+            no.first.check()
+    page.get_by_label("Formulation planned").select_option(str(dht_version.pk))
+    page.get_by_role("button", name="Record screening").click()
+
+    expect(page.get_by_test_id("clearance")).to_contain_text(
+        "Blocked by screening rule “allergy_ingredient” (absolute)"
+    )
+    expect(page.get_by_test_id("clearance")).to_contain_text("cannot be overridden")
+    expect(page.get_by_test_id("finding-allergy_ingredient")).not_to_contain_text("Override")
