@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from django.db import transaction
@@ -42,6 +43,12 @@ def consent_document(*, texts: list[ConsentText], formulation_version=None) -> s
     return "\n\n".join(parts)
 
 
+def consent_digest(*, document: str) -> str:
+    """A fingerprint of the text shown, carried by the form instead of the text itself (browsers
+    may rewrite line breaks in form values; a digest cannot be reformatted)."""
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
 @transaction.atomic
 def consent_sign(
     *,
@@ -49,11 +56,11 @@ def consent_sign(
     witness,
     typed_name: str,
     confirmed: bool,
-    text_shown: str,
+    text_digest: str,
     formulation_version=None,
     now: datetime,
 ) -> ConsentSignature:
-    """Store the signature with the text the patient saw; refuse if the texts changed meanwhile."""
+    """Store the signature with the exact text the patient saw; refuse if it changed meanwhile."""
     if not witness.has_perm("patients.add_consentsignature"):
         raise ScreeningError("Only a clinician can witness a consent.")
     if not confirmed:
@@ -64,7 +71,7 @@ def consent_sign(
     if not texts:
         raise ScreeningError("No consent text is set up: a clinic admin must add one first.")
     document = consent_document(texts=texts, formulation_version=formulation_version)
-    if document != text_shown:
+    if consent_digest(document=document) != text_digest:
         raise ScreeningError(
             "The consent text changed while the form was open. Read the new text and sign again."
         )

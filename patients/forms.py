@@ -255,7 +255,7 @@ class ReferralClearanceForm(CrispyMixin, forms.Form):
 
 
 class ConsentForm(CrispyMixin, forms.Form):
-    text_shown = forms.CharField(widget=forms.HiddenInput, strip=False)
+    text_digest = forms.CharField(widget=forms.HiddenInput, max_length=64)
     typed_name = forms.CharField(label="Patient's full name (typed by the patient)", max_length=200)
     confirmed = forms.BooleanField(
         label="I have read this text, I understand it and I agree.",

@@ -342,7 +342,9 @@ def consent_new(request, patient_id: int):
         version = get_object_or_404(published_versions(), pk=version_id)
     texts = consent.consent_texts_for(formulation_version=version)
     document = consent.consent_document(texts=texts, formulation_version=version)
-    form = ConsentForm(request.POST or None, initial={"text_shown": document})
+    form = ConsentForm(
+        request.POST or None, initial={"text_digest": consent.consent_digest(document=document)}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             signature = consent.consent_sign(
@@ -350,7 +352,7 @@ def consent_new(request, patient_id: int):
                 witness=request.user,
                 typed_name=form.cleaned_data["typed_name"],
                 confirmed=form.cleaned_data["confirmed"],
-                text_shown=form.cleaned_data["text_shown"],
+                text_digest=form.cleaned_data["text_digest"],
                 formulation_version=version,
                 now=timezone.now(),
             )

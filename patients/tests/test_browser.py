@@ -71,3 +71,22 @@ def test_a_clinician_screening_an_allergic_patient_sees_which_rule_blocks(
     )
     expect(page.get_by_test_id("clearance")).to_contain_text("cannot be overridden")
     expect(page.get_by_test_id("finding-allergy_ingredient")).not_to_contain_text("Override")
+
+
+def test_a_patient_signs_the_consent_with_the_off_label_statement(page, clinic, staff, dht_version):
+    staff(Role.CLINICIAN, user=UserFactory(username="cleo"))
+    patient = PatientFactory(given_name="Sara", family_name="Signer")
+    log_in(page, "cleo")
+
+    page.goto(f"/patients/{patient.pk}/consent/new/")
+    page.get_by_label("Formulation").select_option(str(dht_version.pk))
+    page.get_by_role("button", name="Show text").click()
+    expect(page.get_by_test_id("consent-text")).to_contain_text("used off-label")
+    page.get_by_label("Patient's full name").fill("Sara Signer")
+    page.get_by_label("I have read this text").check()
+    page.get_by_role("button", name="Sign").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Consent signed and stored.")
+    signature = patient.consents.get()
+    assert "used off-label" in signature.text_signed
+    assert signature.typed_name == "Sara Signer"

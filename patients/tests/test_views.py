@@ -7,6 +7,7 @@ import time_machine
 
 from clinic.models import AccessLog
 from clinic.roles import Role
+from patients.consent import consent_digest
 from patients.models import (
     Allergy,
     Assessment,
@@ -413,7 +414,12 @@ def test_consent_for_a_drug_formulation_includes_the_off_label_statement(client_
     assert "used off-label" in document and "Dutasteride" in document
 
     response = client.post(
-        url, {"text_shown": document, "typed_name": "Pat Example", "confirmed": "on"}
+        url,
+        {
+            "text_digest": consent_digest(document=document),
+            "typed_name": "Pat Example",
+            "confirmed": "on",
+        },
     )
 
     signature = ConsentSignature.objects.get()
@@ -434,8 +440,15 @@ def test_consent_needs_the_confirmation_tick_and_the_current_text(client_as):
     client = client_as(Role.CLINICIAN)
     url = f"/patients/{patient.pk}/consent/new/"
 
-    unticked = client.post(url, {"text_shown": "whatever", "typed_name": "Pat"})
-    stale = client.post(url, {"text_shown": "old text", "typed_name": "Pat", "confirmed": "on"})
+    unticked = client.post(url, {"text_digest": "whatever", "typed_name": "Pat"})
+    stale = client.post(
+        url,
+        {
+            "text_digest": consent_digest(document="old text"),
+            "typed_name": "Pat",
+            "confirmed": "on",
+        },
+    )
 
     assert "The patient must tick to confirm." in page_text(unticked)
     assert "The consent text changed" in page_text(stale)
