@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("formulations", "0002_plans_and_course_sessions"),
+        ("formulations", "0002_version_and_lot_permissions"),
     ]
 
     operations = [

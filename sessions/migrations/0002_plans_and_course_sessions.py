@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("clinic", "0003_clinic_course_max_interval_days_and_more"),
-        ("formulations", "0002_plans_and_course_sessions"),
+        ("formulations", "0002_version_and_lot_permissions"),
         ("patients", "0001_initial"),
         ("treatment_sessions", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
