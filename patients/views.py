@@ -34,6 +34,7 @@ from .models import (
     Patient,
     RuleOutcome,
     Screening,
+    ScreeningRule,
 )
 from .search import patient_search
 
@@ -243,9 +244,13 @@ def screening_detail(request, patient_id: int, screening_id: int):
                 else None,
             }
         )
+    questions = dict(
+        ScreeningRule.objects.exclude(question_key="").values_list("question_key", "question")
+    )
     context = {
         "patient": patient,
         "screening": record,
+        "answers": [(questions.get(key, key), value) for key, value in record.answers.items()],
         "clearance": status if is_latest else None,
         "rows": rows,
         "version": version,

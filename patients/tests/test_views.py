@@ -322,6 +322,7 @@ def test_a_clinician_records_a_screening_and_sees_its_findings(client_as):
     assert screening.screened_on == date(2026, 11, 16)
     text = page_text(client.get(response["Location"]))
     assert "Keloid tendency." in text and "Override" in text
+    assert "Do your scars tend to become raised or keloid? <strong>Yes</strong>" in text
 
 
 def test_an_unanswered_question_is_flagged_and_nothing_is_saved(client_as):
