@@ -75,6 +75,8 @@ def seed(*, clinic) -> None:
         # Running courses whose sessions start over this week and next, each patient on an
         # hour of their own so nothing clashes; the first patient is in the clinic now.
         offsets = [0, 2, 4, 7]
+        # Check someone in only on a day the clinic is open: the demo keeps the app's own rules.
+        open_today = bool(clinic.opening_hours_on(today))
         for n, patient in enumerate(running):
             _running_course(
                 clinic=clinic,
@@ -84,7 +86,7 @@ def seed(*, clinic) -> None:
                 version=version,
                 first=today + timedelta(days=offsets[n]),
                 at=time(9 + n, 0),
-                checked_in_today=n == 0,
+                checked_in_today=n == 0 and open_today,
                 desk=desk,
                 now=now,
             )

@@ -67,3 +67,17 @@ def test_the_demo_has_a_completed_course_due_for_maintenance(db):
     assert len(rows) == 1
     assert rows[0].plan.status == PlanStatus.COMPLETED
     assert rows[0].overdue
+
+
+@time_machine.travel(datetime(2026, 11, 22, 8, 0, tzinfo=UTC), tick=False)
+def test_on_a_day_the_clinic_is_closed_the_demo_books_within_opening_hours(db):
+    # Sunday 22 November 2026: the demo clinic is closed on Sundays.
+    clinic = seed_all()
+
+    assert not TreatmentSession.objects.filter(status=SessionStatus.CHECKED_IN).exists()
+    for session in TreatmentSession.objects.all():
+        local = session.starts_at.astimezone(clinic.zone)
+        assert any(
+            h.opens <= local.time() and h.closes >= session.ends_at.astimezone(clinic.zone).time()
+            for h in clinic.opening_hours_on(local.date())
+        ), local
