@@ -23,6 +23,16 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
+# Practice default aftercare (DOMAIN.md); the clinic edits it in its settings.
+DEFAULT_AFTERCARE = (
+    "Do not wash your hair or use harsh shampoo, and avoid sweating, exercise, saunas and direct "
+    "sun for 48 hours.\n"
+    "Do not touch, scratch or massage the treated areas today.\n"
+    "Small red marks, mild swelling or tenderness are common and fade within a day or two.\n"
+    "Call the clinic if you notice spreading redness, heat, pus, fever or worsening pain."
+)
+
+
 class Clinic(models.Model):
     """The clinic and its practice defaults. Mesotrack serves one clinic per installation."""
 
@@ -65,6 +75,38 @@ class Clinic(models.Model):
     )
     session_minutes = models.PositiveSmallIntegerField(
         "default session length (minutes)", default=45, validators=[MinValueValidator(5)]
+    )
+    aftercare_template = models.TextField(
+        default=DEFAULT_AFTERCARE,
+        help_text="Aftercare advice given after every session; the dutasteride line is added "
+        "automatically when the formulation contains it.",
+    )
+
+    # Reminders (practice defaults).
+    reminder_hours_before = models.CharField(
+        "appointment reminders (hours before)",
+        max_length=50,
+        default="48,24",
+        validators=[
+            RegexValidator(r"^\d{1,3}(,\d{1,3})*$", "Hours as whole numbers, comma-separated.")
+        ],
+        help_text="Practice default 48,24: one reminder at each.",
+    )
+    patient_cancel_cutoff_hours = models.PositiveSmallIntegerField(
+        "patients may cancel online up to (hours before)",
+        default=24,
+        help_text="Practice default 24; after it the patient's page shows the clinic phone.",
+    )
+    reminder_lease_minutes = models.PositiveSmallIntegerField(
+        "sending lease (minutes)",
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text="A reminder still sending after this is marked unknown for staff to check.",
+    )
+    reminder_max_attempts = models.PositiveSmallIntegerField(
+        "reminder attempts before failing",
+        default=5,
+        validators=[MinValueValidator(1)],
     )
 
     history = HistoricalRecords()

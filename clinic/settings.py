@@ -166,6 +166,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "store_processed": False,
+        # Broadcast (pidbox) messages; kombu's default is ./control, inside the checkout.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -182,7 +184,26 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "clinic.tasks.record_worker_heartbeat", "schedule": 60.0},
+    # The outbox sweep (DESIGN.md decision 1): every minute, never eta/countdown.
+    "dispatch-due-reminders": {
+        "task": "sessions.tasks.dispatch_due_reminders",
+        "schedule": 60.0,
+    },
 }
+
+# SMS ----------------------------------------------------------------------------------------------
+# "console" and "file" (under var/outbox/sms/) for the embedded default; "twilio" in production.
+SMS_BACKEND = env.str("SMS_BACKEND", default="console+file")
+SMS_FILE_PATH = env.path("SMS_FILE_PATH", default=VAR_DIR / "outbox" / "sms")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+# Only for tests against a local fake of Twilio's API; empty means Twilio's own address.
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
+
+# Patient links (/r/<token>/) and reminders: the public address patients' messages point to.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+PATIENT_LINK_SALT = "mesotrack.patient-link"
 
 # Security (checked by `manage.py check --deploy`) ----------------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)

@@ -1,6 +1,6 @@
 """Patients: demographics and contact data (reception) and, in later models, clinical data."""
 
-from datetime import date
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -47,6 +47,12 @@ class Patient(models.Model):
         blank=True,
         help_text="Leave empty to use the clinic's time zone.",
     )
+    # An opt-out (an SMS "STOP", an unsubscribe) beats consent until the patient consents again.
+    email_opt_out_at = models.DateTimeField(null=True, blank=True)
+    sms_opt_out_at = models.DateTimeField(null=True, blank=True)
+    # No reminder goes out between these local times (practice default 20:00–08:00).
+    quiet_hours_start = models.TimeField(default=time(20, 0))
+    quiet_hours_end = models.TimeField(default=time(8, 0))
     created_at = models.DateTimeField(auto_now_add=True)
     archived_at = models.DateTimeField(null=True, blank=True)
 
@@ -502,12 +508,13 @@ class ReferralClearance(models.Model):
 class ConsentKind(models.TextChoices):
     TREATMENT = "treatment", "Treatment consent"
     OFF_LABEL = "off_label", "Off-label statement (prescription drug)"
+    PHOTOGRAPHY = "photography", "Clinical photography"
 
 
 class ConsentText(models.Model):
     """A version of a consent text. Published texts are never edited: a change is a new version."""
 
-    kind = models.CharField(max_length=10, choices=ConsentKind.choices)
+    kind = models.CharField(max_length=20, choices=ConsentKind.choices)
     version = models.PositiveIntegerField()
     title = models.CharField(max_length=200)
     body = models.TextField()
@@ -563,3 +570,125 @@ class ConsentSignature(models.Model):
 
     def __str__(self):
         return f"Consent {self.pk}"
+
+
+# Outcomes (DOMAIN.md "Outcome measures"): progress is the change from the baseline measured at
+# the same zone. Clinical data: clinicians and clinic admins only.
+
+
+class OutcomeMeasurement(Voidable):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="outcomes")
+    measured_on = models.DateField()
+    zone = models.CharField(max_length=20, choices=ScalpZone.choices)
+    session = models.ForeignKey(
+        "treatment_sessions.TreatmentSession",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="outcomes",
+    )
+    density_per_cm2 = models.DecimalField(
+        "density (hairs/cm²)", max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    shaft_diameter_um = models.DecimalField(
+        "shaft diameter (µm)", max_digits=5, decimal_places=1, null=True, blank=True
+    )
+    terminal_vellus_ratio = models.DecimalField(
+        "terminal:vellus ratio", max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    anagen_percent = models.DecimalField(
+        "anagen (%)", max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    # Hairs out of about 50 pulled; positive above 10 % (DOMAIN.md).
+    pull_test_hairs = models.PositiveSmallIntegerField(
+        "pull test (hairs out of ~50)", null=True, blank=True
+    )
+    # −3 very much worse … +3 very much better.
+    global_assessment = models.SmallIntegerField(
+        "global photographic assessment (−3..+3)", null=True, blank=True
+    )
+    self_assessment = models.SmallIntegerField(
+        "patient self-assessment (−3..+3)", null=True, blank=True
+    )
+    is_baseline = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["measured_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(global_assessment__isnull=True)
+                | (Q(global_assessment__gte=-3) & Q(global_assessment__lte=3)),
+                name="outcome_global_assessment_range",
+                violation_error_message="The global assessment runs from −3 to +3.",
+            ),
+            models.CheckConstraint(
+                condition=Q(self_assessment__isnull=True)
+                | (Q(self_assessment__gte=-3) & Q(self_assessment__lte=3)),
+                name="outcome_self_assessment_range",
+                violation_error_message="The self-assessment runs from −3 to +3.",
+            ),
+            models.CheckConstraint(
+                condition=Q(anagen_percent__isnull=True)
+                | (Q(anagen_percent__gte=0) & Q(anagen_percent__lte=100)),
+                name="outcome_anagen_percent_range",
+                violation_error_message="Anagen is a percentage from 0 to 100.",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "zone"],
+                condition=Q(is_baseline=True, voided_at__isnull=True),
+                name="outcome_one_baseline_per_zone",
+                violation_error_message="This zone already has a baseline measurement.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Outcome {self.pk}"
+
+
+def clinical_photo_path(instance, filename: str) -> str:
+    # Opaque names: no patient name or original file name reaches the disk or a URL.
+    import uuid
+
+    return f"clinical-photos/{instance.patient_id}/{uuid.uuid4().hex}.jpg"
+
+
+class ClinicalPhoto(Voidable):
+    """A standardised photo of one zone, stored privately (never under a public URL), served only
+    to clinical roles, with EXIF stripped on upload. Needs the patient's photography consent."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="photos")
+    zone = models.CharField(max_length=20, choices=ScalpZone.choices)
+    taken_on = models.DateField()
+    session = models.ForeignKey(
+        "treatment_sessions.TreatmentSession",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="photos",
+    )
+    image = models.ImageField(upload_to=clinical_photo_path)
+    consent = models.ForeignKey(
+        ConsentSignature,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The photography consent in force when the photo was taken.",
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["taken_on", "zone", "pk"]
+
+    def __str__(self):
+        return f"Photo {self.pk}"

@@ -220,5 +220,6 @@ def _completed_course(*, clinic, patient, clinician, room, version, today):
             clinician=clinician,
             formulation_version=version,
             signed_at=session.ends_at,
+            signed_by=clinician,
         )
     plan_reflag(clinic=clinic, plan=plan)

@@ -59,6 +59,9 @@ def patients_reference_data(db):
 
     migration = import_module("patients.migrations.0003_screening_rules_consent_texts_roles")
     migration.load_reference_rows(apps)
+    import_module(
+        "patients.migrations.0005_photography_consent_outcome_permissions"
+    ).load_reference_rows(apps)
     for group_name, perms in migration.ROLE_GRANTS.items():
         group, _ = Group.objects.get_or_create(name=group_name)
         codenames = [perm.split(".")[1] for perm in perms]
