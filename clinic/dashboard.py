@@ -1,7 +1,7 @@
 """What the dashboard shows each role. Later capabilities add their own panels here."""
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from .models import Clinic, OpeningHours, Room, StaffProfile
 from .roles import Role
@@ -16,9 +16,20 @@ class Dashboard:
     # Reception panels (sessions app): today's sessions by status, tomorrow's unconfirmed,
     # overdue maintenance; None for roles that do not work the desk.
     reception: object | None = None
+    # Clinic admins: serious adverse events no admin has acknowledged yet; None for other roles.
+    serious_adverse_events: list | None = None
+    # Clinicians: their own session records still unsigned 24 hours after they were started.
+    unsigned_records: list | None = None
 
 
-def dashboard_for(*, clinic: Clinic | None, role: Role | None, today: date) -> Dashboard:
+def dashboard_for(
+    *,
+    clinic: Clinic | None,
+    role: Role | None,
+    today: date,
+    staff: StaffProfile | None = None,
+    now: datetime | None = None,
+) -> Dashboard:
     board = Dashboard(today=today)
     if clinic is None:
         return board
@@ -33,4 +44,12 @@ def dashboard_for(*, clinic: Clinic | None, role: Role | None, today: date) -> D
         from sessions.calendar import reception_panels
 
         board.reception = reception_panels(clinic=clinic, today=today)
+    if role == Role.CLINICIAN and staff is not None and now is not None:
+        from sessions.records import unsigned_records_overdue
+
+        board.unsigned_records = list(unsigned_records_overdue(clinician=staff, now=now))
+    if role == Role.CLINIC_ADMIN:
+        from sessions.adverse_events import serious_events_unacknowledged
+
+        board.serious_adverse_events = list(serious_events_unacknowledged(clinic=clinic))
     return board

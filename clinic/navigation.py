@@ -18,6 +18,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Patients", "patients:list", "patients.view_patient"),
     NavItem("Calendar", "treatment_sessions:calendar", "treatment_sessions.view_treatmentsession"),
     NavItem("Formulations", "formulations:list", "formulations.view_formulation"),
+    NavItem("Reminders", "treatment_sessions:reminders", "treatment_sessions.view_reminder"),
     NavItem("Reports", "formulations:usage", "formulations.view_usage_report"),
     NavItem("Clinic settings", "admin:index", "clinic.change_clinic"),
 ]

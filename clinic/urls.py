@@ -23,6 +23,8 @@ urlpatterns = [
     path("formulations/", include("formulations.urls")),
     # Calendar, sessions, plans (incl. /patients/<id>/plans/new/) and the maintenance list.
     path("", include("sessions.urls")),
+    # Public: the patient's signed link (/r/<token>/) and the SMS provider's webhook.
+    path("", include("sessions.public_urls")),
     path("admin/", admin.site.urls),
 ]
 

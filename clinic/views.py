@@ -14,7 +14,11 @@ from .roles import user_role
 @permission_required()
 def dashboard(request):
     board = dashboard_for(
-        clinic=request.clinic, role=user_role(request.user), today=timezone.localdate()
+        clinic=request.clinic,
+        role=user_role(request.user),
+        today=timezone.localdate(),
+        staff=getattr(request.user, "staff_profile", None),
+        now=timezone.now(),
     )
     return render(request, "clinic/dashboard.html", {"board": board})
 

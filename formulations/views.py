@@ -7,7 +7,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import permission_required
-from clinic.models import Clinic
 
 from . import lots as lot_rules
 from . import versioning
@@ -23,6 +22,7 @@ from .forms import (
 )
 from .models import Formulation, FormulationVersion, Ingredient, IngredientLine, Lot
 from .recall import lot_recipients, lot_recipients_csv, version_usage
+from .sheets import ingredient_sheet_context
 from .units import strength_in_words
 
 
@@ -273,21 +273,7 @@ def version_delete(request, pk):
 @permission_required("formulations.view_ingredient_sheet")
 def ingredient_sheet(request, pk):
     version = get_object_or_404(FormulationVersion.objects.select_related("formulation"), pk=pk)
-    lines = list(version.lines.select_related("ingredient"))
-    for line in lines:
-        line.words = strength_in_words(
-            amount=line.amount, unit=line.unit, per_volume_ml=line.per_volume_ml
-        )
-    return render(
-        request,
-        "formulations/sheet.html",
-        {
-            "version": version,
-            "lines": lines,
-            "has_prescription_drug": any(line.ingredient.is_prescription_drug for line in lines),
-            "sheet_clinic": Clinic.current(),
-        },
-    )
+    return render(request, "formulations/sheet.html", ingredient_sheet_context(version=version))
 
 
 @permission_required("formulations.compare_formulationversion")

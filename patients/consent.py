@@ -11,9 +11,13 @@ from .models import ConsentKind, ConsentSignature, ConsentText, Patient
 from .screening import ScreeningError
 
 
-def consent_texts_for(*, formulation_version=None) -> list[ConsentText]:
+def consent_texts_for(*, formulation_version=None, kind: str = ConsentKind.TREATMENT):
     """The latest treatment consent, plus the off-label statement when the formulation contains
-    a prescription drug (DOMAIN.md: off-label use must be stated on the consent)."""
+    a prescription drug (DOMAIN.md: off-label use must be stated on the consent). For
+    kind=photography: the latest clinical photography text alone (it names no formulation)."""
+    if kind == ConsentKind.PHOTOGRAPHY:
+        text = ConsentText.objects.filter(kind=ConsentKind.PHOTOGRAPHY).order_by("-version").first()
+        return [text] if text else []
     texts = []
     treatment = ConsentText.objects.filter(kind=ConsentKind.TREATMENT).order_by("-version").first()
     if treatment:
@@ -58,6 +62,7 @@ def consent_sign(
     confirmed: bool,
     text_digest: str,
     formulation_version=None,
+    kind: str = ConsentKind.TREATMENT,
     now: datetime,
 ) -> ConsentSignature:
     """Store the signature with the exact text the patient saw; refuse if it changed meanwhile."""
@@ -67,7 +72,9 @@ def consent_sign(
         raise ScreeningError("The patient must confirm that they have read and agree to the text.")
     if not typed_name.strip():
         raise ScreeningError("The patient must type their full name to sign.")
-    texts = consent_texts_for(formulation_version=formulation_version)
+    if kind == ConsentKind.PHOTOGRAPHY:
+        formulation_version = None
+    texts = consent_texts_for(formulation_version=formulation_version, kind=kind)
     if not texts:
         raise ScreeningError("No consent text is set up: a clinic admin must add one first.")
     document = consent_document(texts=texts, formulation_version=formulation_version)

@@ -18,6 +18,7 @@ from .models import (
 from .registration import CONTACT_FIELDS
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
+QUIET_HOURS = ("quiet_hours_start", "quiet_hours_end")
 
 
 class CrispyMixin:
@@ -38,11 +39,22 @@ class PatientForm(CrispyMixin, forms.ModelForm):
     class Meta:
         model = Patient
         fields = CONTACT_FIELDS
-        widgets = {"date_of_birth": DateInput()}
-        help_texts = {"mobile": "With the country code (+44…) or a UK number (07…)."}
+        widgets = {
+            "date_of_birth": DateInput(),
+            "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}),
+            "quiet_hours_end": forms.TimeInput(attrs={"type": "time"}),
+        }
+        help_texts = {
+            "mobile": "With the country code (+44…) or a UK number (07…).",
+            "quiet_hours_start": "No reminders from this time (patient's time zone).",
+            "quiet_hours_end": "Reminders resume at this time.",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in QUIET_HOURS:
+            # Left empty, the patient keeps what they had (the practice default 20:00–08:00).
+            self.fields[name].required = False
         if self.instance.pk:
             self.fields["email_consent"].initial = self.instance.email_consent_at is not None
             self.fields["sms_consent"].initial = self.instance.sms_consent_at is not None
@@ -53,6 +65,18 @@ class PatientForm(CrispyMixin, forms.ModelForm):
                 if stamp:
                     local = timezone.localtime(stamp)
                     self.fields[name].help_text = f"Given {local:%d %b %Y %H:%M}."
+        for channel, stamp in (
+            ("email", self.instance.email_opt_out_at),
+            ("sms", self.instance.sms_opt_out_at),
+        ):
+            if stamp:
+                # An opt-out beats consent: say so where consent is ticked.
+                local = timezone.localtime(stamp)
+                self.fields[f"{channel}_consent"].help_text = (
+                    f"Opted out {local:%d %b %Y %H:%M}: no reminders by "
+                    f"{'SMS' if channel == 'sms' else 'email'} until opted in again "
+                    "(Communication, on the patient's page)."
+                )
 
     def clean_date_of_birth(self):
         born = self.cleaned_data["date_of_birth"]
@@ -62,6 +86,12 @@ class PatientForm(CrispyMixin, forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        for name in QUIET_HOURS:
+            if data.get(name) is None and name not in self.errors:
+                data[name] = getattr(self.instance, name)
+        start, end = data.get("quiet_hours_start"), data.get("quiet_hours_end")
+        if start is not None and start == end:
+            self.add_error("quiet_hours_end", "Quiet hours must end at a different time.")
         channel = data.get("preferred_channel")
         if channel == Channel.SMS and not data.get("mobile") and "mobile" not in self.errors:
             self.add_error("mobile", "Reminders by SMS need a mobile number.")

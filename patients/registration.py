@@ -21,6 +21,9 @@ CONTACT_FIELDS = [
     "mobile",
     "preferred_channel",
     "time_zone",
+    # No reminder goes out between these local times (sessions/reminders.py).
+    "quiet_hours_start",
+    "quiet_hours_end",
 ]
 
 

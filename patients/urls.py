@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import outcome_views, views
 
 app_name = "patients"
 
@@ -41,6 +41,25 @@ urlpatterns = [
     ),
     path("<int:patient_id>/consent/new/", views.consent_new, name="consent_new"),
     path("<int:patient_id>/consent/<int:consent_id>/", views.consent_detail, name="consent"),
+    # Before record_void: "<kind>/<id>/void/" would otherwise catch the outcome and photo voids.
+    path("<int:patient_id>/outcomes/", outcome_views.outcomes_page, name="outcomes"),
+    path("<int:patient_id>/outcomes/new/", outcome_views.outcome_new, name="outcome_new"),
+    path(
+        "<int:patient_id>/outcomes/<int:outcome_id>/void/",
+        outcome_views.outcome_void,
+        name="outcome_void",
+    ),
+    path("<int:patient_id>/photos/new/", outcome_views.photo_new, name="photo_new"),
+    path(
+        "<int:patient_id>/photos/<int:photo_id>/file/",
+        outcome_views.photo_file,
+        name="photo_file",
+    ),
+    path(
+        "<int:patient_id>/photos/<int:photo_id>/void/",
+        outcome_views.photo_void,
+        name="photo_void",
+    ),
     path(
         "<int:patient_id>/<slug:kind>/<int:record_id>/void/",
         views.record_void,

@@ -29,6 +29,7 @@ from .forms import (
 from .models import (
     Allergy,
     Assessment,
+    ConsentKind,
     ConsentSignature,
     Medication,
     Patient,
@@ -88,7 +89,18 @@ def patient_detail(request, patient_id: int):
     status = clearance.treatment_clearance(
         patient=patient, formulation_version=None, on_date=timezone.localdate()
     )
-    return render(request, "patients/detail.html", {"patient": patient, "clearance": status})
+    # The reminders sent or due (kind, channel, times, status): no clinical content.
+    from sessions.reminder_actions import patient_communication_log
+
+    return render(
+        request,
+        "patients/detail.html",
+        {
+            "patient": patient,
+            "clearance": status,
+            "communication": patient_communication_log(patient=patient),
+        },
+    )
 
 
 @permission_required("patients.change_patient")
@@ -143,6 +155,9 @@ def patient_clinical(request, patient_id: int):
         ),
         "versions": published_versions(),
     }
+    from .outcome_views import clinical_tab_panels
+
+    context.update(clinical_tab_panels(user=user, patient=patient))
     return render(request, "patients/clinical.html", context)
 
 
@@ -340,12 +355,15 @@ def screening_recheck(request, patient_id: int, screening_id: int):
 def consent_new(request, patient_id: int):
     patient = _clinical_patient(request, patient_id)
     version = None
+    # ?kind=photography signs the clinical photography consent (needed before any photo).
+    kind = ConsentKind.PHOTOGRAPHY if request.GET.get("kind") == "photography" else None
     version_id = request.GET.get("version", "")
-    if version_id:
+    if version_id and kind is None:
         if not version_id.isdigit():
             return HttpResponseBadRequest("The formulation version must be a number.")
         version = get_object_or_404(published_versions(), pk=version_id)
-    texts = consent.consent_texts_for(formulation_version=version)
+    kind = kind or ConsentKind.TREATMENT
+    texts = consent.consent_texts_for(formulation_version=version, kind=kind)
     document = consent.consent_document(texts=texts, formulation_version=version)
     form = ConsentForm(
         request.POST or None, initial={"text_digest": consent.consent_digest(document=document)}
@@ -359,6 +377,7 @@ def consent_new(request, patient_id: int):
                 confirmed=form.cleaned_data["confirmed"],
                 text_digest=form.cleaned_data["text_digest"],
                 formulation_version=version,
+                kind=kind,
                 now=timezone.now(),
             )
         except ValidationError as exc:
@@ -373,6 +392,7 @@ def consent_new(request, patient_id: int):
         "texts": texts,
         "version": version,
         "versions": published_versions(),
+        "photography": kind == ConsentKind.PHOTOGRAPHY,
     }
     return render(request, "patients/consent_form.html", context)
 

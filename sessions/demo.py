@@ -2,7 +2,7 @@
 
 Safe to run again: a patient who already has a plan is left as it is. Sessions are laid out on
 distinct hours so they never clash; past sessions are written directly (the booking rules refuse
-the past), with the signed record a completed session needs.
+the past), and signed through records.py as a clinician signs a completed session.
 """
 
 from datetime import date, time, timedelta
@@ -14,9 +14,11 @@ from django.utils import timezone
 
 from clinic.models import Room, StaffProfile
 from clinic.roles import Role
-from formulations.models import FormulationVersion, VersionStatus
+from formulations.lots import lot_receive
+from formulations.models import FormulationVersion, Lot, VersionStatus
 from patients.models import Patient
 
+from . import records
 from .maintenance import add_months
 from .models import (
     Device,
@@ -33,6 +35,15 @@ from .models import (
 from .scheduling import localise, plan_reflag, session_clearance
 
 DEMO_INDICATION = "Demo plan"
+DEMO_SUPPLIER = "Demo Compounding Pharmacy"
+COURSE_LOT_NUMBER = "NSC-2406"
+# Zone, volume (mL), injection points of each signed demo session; pain scores session by session.
+DEMO_ZONES = [
+    ("vertex", Decimal("2.0"), 40),
+    ("mid_scalp", Decimal("1.5"), 30),
+    ("frontal", Decimal("1.5"), 30),
+]
+DEMO_PAIN = [3, 2, 4, 2, 3, 2]
 
 
 def _weekday(day: date) -> date:
@@ -193,19 +204,44 @@ def _running_course(
     plan_reflag(clinic=clinic, plan=plan)
 
 
+def _course_lot(*, version, received_on: date) -> Lot:
+    """A lot of the course's version received before its first session (the formulations
+    demo's own lots arrived recently, after these past sessions), so the records name a lot
+    that was usable on each session's day."""
+    lot = Lot.objects.filter(supplier=DEMO_SUPPLIER, lot_number=COURSE_LOT_NUMBER).first()
+    if lot is None:
+        lot = lot_receive(
+            version=version,
+            lot_number=COURSE_LOT_NUMBER,
+            supplier=DEMO_SUPPLIER,
+            received_on=received_on,
+            expires_on=received_on + timedelta(days=365),
+            quantity_received=20,
+        )
+    return lot
+
+
 def _completed_course(*, clinic, patient, clinician, room, version, today):
-    """Six sessions that ended a little more than the maintenance delay ago: overdue now."""
+    """Six signed sessions that ended a little more than the maintenance delay ago: overdue now.
+
+    Each record goes through records.py as a clinician's would (injections per zone, the lot,
+    the pain score, the signature), so stock, aftercare and the course's completion follow the
+    app's own rules; only the gate is skipped, as these sessions lie in the past.
+    """
     plan = _plan(
         clinic=clinic,
         patient=patient,
         clinician=clinician,
         version=version,
         kind=PlanKind.MILD_MODERATE,
-        status=PlanStatus.COMPLETED,
+        status=PlanStatus.ACTIVE,
     )
     last = _weekday(add_months(today, -clinic.maintenance_after_months) - timedelta(days=9))
-    for n in range(plan.number_of_sessions):
-        day = last - timedelta(days=14 * (plan.number_of_sessions - 1 - n))
+    count = plan.number_of_sessions
+    first = last - timedelta(days=14 * (count - 1))
+    lot = _course_lot(version=version, received_on=first - timedelta(days=14))
+    for n in range(count):
+        day = first + timedelta(days=14 * n)
         session = _session(
             clinic=clinic,
             plan=plan,
@@ -213,13 +249,30 @@ def _completed_course(*, clinic, patient, clinician, room, version, today):
             room=room,
             day=day,
             at=time(15, 0),
-            status=SessionStatus.COMPLETED,
+            status=SessionStatus.CHECKED_IN,
+            sequence=n + 1,
+            checked_in_at=localise(clinic=clinic, day=day, at=time(14, 55)),
         )
-        SessionRecord.objects.create(
-            session=session,
-            clinician=clinician,
-            formulation_version=version,
-            signed_at=session.ends_at,
-            signed_by=clinician,
+        record = SessionRecord.objects.create(
+            session=session, clinician=clinician, formulation_version=version
         )
+        for zone, volume, points in DEMO_ZONES:
+            records.injection_add(
+                record=record,
+                zone=zone,
+                volume_ml=volume,
+                depth_mm=Decimal("2.0"),
+                technique=Technique.NAPPAGE,
+                device=Device.MESOGUN,
+                needle_gauge=32,
+                injection_points=points,
+            )
+        records.record_lot_add(
+            record=record,
+            lot=lot,
+            volume_ml=sum((v for _, v, _ in DEMO_ZONES), Decimal("0")),
+            units_used=1,
+        )
+        records.record_update(record=record, pain_score=DEMO_PAIN[n % len(DEMO_PAIN)])
+        records.record_sign(record=record, by=clinician, now=session.ends_at)
     plan_reflag(clinic=clinic, plan=plan)

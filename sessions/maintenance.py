@@ -59,7 +59,9 @@ def maintenance_due(*, clinic: Clinic, today: date) -> list[MaintenanceDue]:
     rows = []
     for plan in plans:
         last_on = plan.last_session.astimezone(clinic.zone).date()
-        due_on = add_months(last_on, clinic.maintenance_after_months)
+        # Signing the last session of a course stores the due date (records.py); plans
+        # completed before that, or by hand, fall back to the clinic's interval.
+        due_on = plan.maintenance_due_on or add_months(last_on, clinic.maintenance_after_months)
         if due_on <= horizon:
             rows.append(
                 MaintenanceDue(

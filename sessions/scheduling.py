@@ -16,12 +16,19 @@ from django.db.models import Q
 
 from clinic.models import Clinic, Room, StaffProfile
 
+from .links import patient_links_revoke_for_session
 from .models import (
     ACTIVE_STATUSES,
     SessionKind,
     SessionStatus,
     TreatmentPlan,
     TreatmentSession,
+)
+from .reminders import (
+    reminders_on_booked,
+    reminders_on_cancelled,
+    reminders_on_moved,
+    reminders_on_no_show,
 )
 
 SLOT_STEP = timedelta(minutes=15)
@@ -371,6 +378,8 @@ def book_session(
             if plan is not None:
                 plan_reflag(clinic=clinic, plan=plan)
                 session.refresh_from_db()
+            # The reminders commit with the booking or not at all (DESIGN.md decision 1).
+            reminders_on_booked(session=session, now=now, clinic=clinic)
     except IntegrityError as exc:
         refusal = _overlap_refusal(exc)
         if refusal is None:
@@ -447,6 +456,7 @@ def move_session(
                     "status",
                     f"A session that is {session.get_status_display().lower()} cannot be moved.",
                 )
+            previous_starts_at = session.starts_at
             clinician = clinician or session.clinician
             room = room or session.room
             ends_at = starts_at + (session.ends_at - session.starts_at)
@@ -471,6 +481,11 @@ def move_session(
             session.status, session.confirmed_at = SessionStatus.SCHEDULED, None
             session.status_changed_by = by
             session.save()
+            # A link sent for the old time must not confirm the new one.
+            patient_links_revoke_for_session(session=session, now=now)
+            reminders_on_moved(
+                session=session, previous_starts_at=previous_starts_at, now=now, clinic=clinic
+            )
             if session.plan is not None:
                 plan_reflag(clinic=clinic, plan=session.plan)
                 session.refresh_from_db()
@@ -624,6 +639,8 @@ def cancel_session(
         session.status_reason = reason.strip()
         session.cancelled_at, session.status_changed_by = now, by
         session.save(update_fields=["status", "status_reason", "cancelled_at", "status_changed_by"])
+        patient_links_revoke_for_session(session=session, now=now)
+        reminders_on_cancelled(session=session, now=now, clinic=clinic)
         if session.plan is not None:
             plan_reflag(clinic=clinic, plan=session.plan)
     return session
@@ -641,6 +658,7 @@ def no_show_session(*, clinic: Clinic, session: TreatmentSession, by, now: datet
             )
         session.status, session.status_changed_by = SessionStatus.NO_SHOW, by
         session.save(update_fields=["status", "status_changed_by"])
+        reminders_on_no_show(session=session, now=now, clinic=clinic)
         if session.plan is not None:
             plan_reflag(clinic=clinic, plan=session.plan)
     return session

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import adverse_event_views, optout_views, record_views, reminder_views, views
 
 app_name = "treatment_sessions"
 
@@ -19,10 +19,71 @@ urlpatterns = [
     path("plans/<int:pk>/book/", views.plan_book, name="plan_book"),
     path("plans/<int:pk>/stop/", views.plan_stop_view, name="plan_stop"),
     path("plans/<int:pk>/complete/", views.plan_complete_view, name="plan_complete"),
+    path(
+        "sessions/<int:pk>/adverse-events/new/",
+        adverse_event_views.adverse_event_new,
+        name="adverse_event_new",
+    ),
+    path(
+        "adverse-events/<int:event_id>/",
+        adverse_event_views.adverse_event_detail,
+        name="adverse_event_detail",
+    ),
+    path(
+        "adverse-events/<int:event_id>/update/",
+        adverse_event_views.adverse_event_update,
+        name="adverse_event_update",
+    ),
+    path(
+        "adverse-events/<int:event_id>/void/",
+        adverse_event_views.adverse_event_void,
+        name="adverse_event_void",
+    ),
+    path(
+        "adverse-events/<int:event_id>/acknowledge/",
+        adverse_event_views.adverse_event_acknowledge,
+        name="adverse_event_acknowledge",
+    ),
     path("maintenance/", views.maintenance, name="maintenance"),
+    path("reminders/", reminder_views.reminders, name="reminders"),
+    path(
+        "reminders/<int:pk>/retry/",
+        reminder_views.reminder_retry_view,
+        name="reminder_retry",
+    ),
+    path(
+        "patients/<int:patient_id>/communication/",
+        optout_views.patient_channel_preference,
+        name="patient_channel_preference",
+    ),
     path(
         "maintenance/<int:plan_id>/contact/",
         views.maintenance_contact,
         name="maintenance_contact",
+    ),
+    # The clinician's session record (issue 6, part A); every sub-action is a POST.
+    path("sessions/<int:pk>/record/", record_views.record, name="record"),
+    path("sessions/<int:pk>/record/details/", record_views.record_details, name="record_details"),
+    path(
+        "sessions/<int:pk>/record/injections/",
+        record_views.record_injection_add,
+        name="record_injection_add",
+    ),
+    path(
+        "sessions/<int:pk>/record/injections/<int:injection_id>/remove/",
+        record_views.record_injection_remove,
+        name="record_injection_remove",
+    ),
+    path("sessions/<int:pk>/record/lots/", record_views.record_lot_add, name="record_lot_add"),
+    path(
+        "sessions/<int:pk>/record/lots/<int:record_lot_id>/remove/",
+        record_views.record_lot_remove,
+        name="record_lot_remove",
+    ),
+    path("sessions/<int:pk>/record/sign/", record_views.record_sign, name="record_sign"),
+    path(
+        "sessions/<int:pk>/record/addendum/",
+        record_views.record_addendum,
+        name="record_addendum",
     ),
 ]

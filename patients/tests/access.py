@@ -5,6 +5,7 @@ from clinic.roles import Role
 ALL_STAFF = frozenset(Role)
 CLINICAL = frozenset({Role.CLINICIAN, Role.CLINIC_ADMIN})
 ADMINS = frozenset({Role.CLINIC_ADMIN})
+CLINICIANS = frozenset({Role.CLINICIAN})
 
 EXPECTED = {
     "patients:list": ALL_STAFF,
@@ -24,6 +25,13 @@ EXPECTED = {
     "patients:consent_new": CLINICAL,
     "patients:consent": CLINICAL,
     "patients:record_void": CLINICAL,
+    # Outcomes and clinical photos (issue 6): clinicians record, admins read.
+    "patients:outcomes": CLINICAL,
+    "patients:outcome_new": CLINICIANS,
+    "patients:outcome_void": CLINICIANS,
+    "patients:photo_new": CLINICIANS,
+    "patients:photo_file": CLINICAL,
+    "patients:photo_void": CLINICIANS,
     "patients:access_log": ADMINS,
     "patients:access_log_user": ADMINS,
 }

@@ -1,13 +1,17 @@
-from datetime import date
+from datetime import UTC, date, datetime
 
 import factory
 
 from patients.models import (
     Allergy,
     Assessment,
+    ConsentKind,
+    ConsentSignature,
+    ConsentText,
     Diagnosis,
     Medication,
     MedicationClass,
+    OutcomeMeasurement,
     Patient,
     Scale,
     Screening,
@@ -94,3 +98,39 @@ class ScreeningRecheckFactory(factory.django.DjangoModelFactory):
     checked_on = date(2026, 11, 16)
     answers = factory.LazyFunction(dict)
     clinician = factory.SubFactory(UserFactory)
+
+
+class OutcomeMeasurementFactory(factory.django.DjangoModelFactory):
+    """A vertex density reading; mark the zone's first one is_baseline=True yourself, or record
+    through patients.outcomes.outcome_record(), which does."""
+
+    class Meta:
+        model = OutcomeMeasurement
+
+    patient = factory.SubFactory(PatientFactory)
+    measured_on = date(2026, 11, 2)
+    zone = "vertex"
+    density_per_cm2 = 120
+    recorded_by = factory.SubFactory(UserFactory)
+
+
+class PhotographyConsentFactory(factory.django.DjangoModelFactory):
+    """A signed clinical photography consent (the text comes from patients' migration 0005)."""
+
+    class Meta:
+        model = ConsentSignature
+        skip_postgeneration_save = True
+
+    patient = factory.SubFactory(PatientFactory)
+    text_signed = "Clinical photography (version 1)"
+    typed_name = factory.LazyAttribute(lambda c: c.patient.full_name)
+    confirmed = True
+    signed_at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    witness = factory.SubFactory(UserFactory)
+
+    @factory.post_generation
+    def photography_text(self, create, extracted, **kwargs):
+        if create:
+            self.texts.add(
+                ConsentText.objects.filter(kind=ConsentKind.PHOTOGRAPHY).order_by("-version")[0]
+            )

@@ -1,10 +1,13 @@
 """Who may open each of the sessions app's pages: read by clinic/tests/test_access_matrix.py."""
 
 from clinic.roles import Role
+from clinic.tests.access import PUBLIC
 
 ALL_STAFF = frozenset(Role)
 CLINICAL = frozenset({Role.CLINICIAN, Role.CLINIC_ADMIN})
 DESK = frozenset({Role.RECEPTION, Role.CLINIC_ADMIN})
+CLINICIANS = frozenset({Role.CLINICIAN})
+ADMINS = frozenset({Role.CLINIC_ADMIN})
 
 EXPECTED = {
     "treatment_sessions:calendar": ALL_STAFF,
@@ -22,4 +25,29 @@ EXPECTED = {
     "treatment_sessions:plan_complete": CLINICAL,
     "treatment_sessions:maintenance": ALL_STAFF,
     "treatment_sessions:maintenance_contact": DESK,
+    "treatment_sessions:reminders": DESK,
+    "treatment_sessions:reminder_retry": DESK,
+    "treatment_sessions:patient_channel_preference": ALL_STAFF,
+    # The patient's signed link and the SMS provider's webhook (sessions/public_urls.py).
+    "patient_link": PUBLIC,
+    "patient_link_confirm": PUBLIC,
+    "patient_link_cancel": PUBLIC,
+    "patient_link_ingredients": PUBLIC,
+    "sms_webhook_twilio": PUBLIC,
+    # Adverse events (issue 6): clinicians record and update, admins read and acknowledge.
+    "treatment_sessions:adverse_event_new": CLINICIANS,
+    "treatment_sessions:adverse_event_detail": CLINICAL,
+    "treatment_sessions:adverse_event_update": CLINICIANS,
+    "treatment_sessions:adverse_event_void": CLINICIANS,
+    "treatment_sessions:adverse_event_acknowledge": ADMINS,
+    # Session records (issue 6, part A): clinicians write and sign; admins audit, so they read a
+    # record but never write one; reception gets 403 on every record URL.
+    "treatment_sessions:record": CLINICAL,
+    "treatment_sessions:record_details": CLINICIANS,
+    "treatment_sessions:record_injection_add": CLINICIANS,
+    "treatment_sessions:record_injection_remove": CLINICIANS,
+    "treatment_sessions:record_lot_add": CLINICIANS,
+    "treatment_sessions:record_lot_remove": CLINICIANS,
+    "treatment_sessions:record_sign": CLINICIANS,
+    "treatment_sessions:record_addendum": CLINICIANS,
 }

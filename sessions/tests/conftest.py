@@ -53,3 +53,8 @@ def desk_user(staff):
 def at(clinic, year, month, day, hour, minute=0) -> datetime:
     """A wall-clock time in the clinic's zone."""
     return datetime(year, month, day, hour, minute, tzinfo=clinic.zone)
+
+
+# The session-record fixtures (a checked-in session of a patient cleared today, a dutasteride
+# version and its lot) live beside the record tests; imported here so pytest finds them.
+from sessions.tests.records_fixtures import *  # noqa: E402, F403

@@ -8,14 +8,23 @@ from clinic.tests.factories import RoomFactory, StaffProfileFactory, UserFactory
 from formulations.tests.factories import FormulationVersionFactory, LotFactory
 from patients.tests.factories import PatientFactory
 from sessions.models import (
+    AdverseEvent,
+    AdverseEventOutcome,
+    AdverseEventSeverity,
+    AdverseEventType,
+    Causality,
     ContactAttempt,
     ContactChannel,
     ContactOutcome,
     Device,
+    Injection,
     PlanKind,
     PlanStatus,
     PlanTemplate,
     RecordLot,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
     SessionRecord,
     Technique,
     TreatmentPlan,
@@ -80,3 +89,51 @@ class ContactAttemptFactory(factory.django.DjangoModelFactory):
     channel = ContactChannel.PHONE
     outcome = ContactOutcome.NO_ANSWER
     by = factory.SubFactory(UserFactory)
+
+
+class InjectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Injection
+
+    record = factory.SubFactory(SessionRecordFactory)
+    zone = "vertex"
+    volume_ml = Decimal("1.00")
+    depth_mm = Decimal("2.0")
+    technique = Technique.NAPPAGE
+    device = Device.SYRINGE
+    needle_gauge = 32
+    injection_points = 20
+
+
+class AdverseEventFactory(factory.django.DjangoModelFactory):
+    """A mild, resolved pain event the day of its session."""
+
+    class Meta:
+        model = AdverseEvent
+
+    session = factory.SubFactory(TreatmentSessionFactory, status="completed")
+    patient = factory.LazyAttribute(lambda e: e.session.patient)
+    event_type = AdverseEventType.PAIN
+    onset_on = factory.LazyAttribute(lambda e: e.session.starts_at.date())
+    severity = AdverseEventSeverity.MILD
+    ctcae_grade = 1
+    serious = False
+    causality = Causality.PROBABLE
+    outcome = AdverseEventOutcome.RESOLVED
+    reported_at = factory.LazyAttribute(lambda e: e.session.ends_at)
+    reported_by = factory.LazyAttribute(lambda e: e.session.clinician.user)
+
+
+class ReminderFactory(factory.django.DjangoModelFactory):
+    """A pending SMS appointment reminder, due 24 hours before its session."""
+
+    class Meta:
+        model = Reminder
+
+    session = factory.SubFactory(TreatmentSessionFactory)
+    patient = factory.LazyAttribute(lambda r: r.session.patient)
+    kind = ReminderKind.APPOINTMENT
+    channel = "sms"
+    due_at = factory.LazyAttribute(lambda r: r.session.starts_at - timedelta(hours=24))
+    send_after = factory.LazyAttribute(lambda r: r.due_at)
+    status = ReminderStatus.PENDING

@@ -81,3 +81,24 @@ def test_on_a_day_the_clinic_is_closed_the_demo_books_within_opening_hours(db):
             h.opens <= local.time() and h.closes >= session.ends_at.astimezone(clinic.zone).time()
             for h in clinic.opening_hours_on(local.date())
         ), local
+
+
+@time_machine.travel(WEDNESDAY, tick=False)
+def test_the_completed_demo_course_has_signed_records_that_recalls_list(db):
+    from formulations.recall import lot_recipients
+    from sessions.models import SessionRecord
+
+    seed_all()
+    plan = TreatmentPlan.objects.get(status=PlanStatus.COMPLETED)
+    records = SessionRecord.objects.filter(session__plan=plan)
+
+    assert records.count() == plan.number_of_sessions
+    for record in records:
+        assert record.signed_at is not None
+        assert record.injections.count() == 3
+        assert record.pain_score is not None
+        assert record.session.status == SessionStatus.COMPLETED
+    lot = records.first().lots_used.get().lot
+    assert len(lot_recipients(lot=lot)) == plan.number_of_sessions
+    assert lot.quantity_remaining == lot.quantity_received - plan.number_of_sessions
+    assert plan.maintenance_due_on is not None

@@ -4,6 +4,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from clinic.demo import DEMO_PASSWORD, DEMO_USERS, seed_clinic
 
@@ -40,6 +41,15 @@ class Command(BaseCommand):
                         raise
                     continue
                 module.seed(clinic=clinic)
+            # Outcomes and adverse events need the completed, signed sessions seeded above.
+            from patients.demo_outcomes import seed as seed_outcomes
+
+            seed_outcomes(clinic=clinic)
+            # The demo calendar is written directly rather than booked: give its upcoming
+            # sessions the reminders a booking creates, so the worker has something to send.
+            from sessions.reminders import reminders_backfill
+
+            reminders_backfill(now=timezone.now(), clinic=clinic)
         self.stdout.write(self.style.SUCCESS(f"Demo clinic ready: {clinic.name}"))
         logins = ", ".join(username for username, *_ in DEMO_USERS)
         self.stdout.write(f"Demo logins: {logins} (password {DEMO_PASSWORD})")

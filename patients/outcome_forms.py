@@ -1,0 +1,45 @@
+"""Forms of the outcomes page. Ranges and the baseline rule live in outcomes.py."""
+
+from django import forms
+
+from .forms import CrispyMixin, DateInput
+from .models import OutcomeMeasurement, ScalpZone
+from .outcomes import MEASURES
+
+
+class OutcomeForm(CrispyMixin, forms.ModelForm):
+    class Meta:
+        model = OutcomeMeasurement
+        fields = ["zone", "measured_on", *MEASURES, "notes"]
+        widgets = {
+            "measured_on": DateInput(format="%Y-%m-%d"),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+        help_texts = {
+            "pull_test_hairs": "Positive above 5 (more than 10 % of about 50 hairs).",
+            "global_assessment": "−3 very much worse … 0 unchanged … +3 very much better.",
+            "self_assessment": "−3 very much worse … 0 unchanged … +3 very much better.",
+        }
+
+    def _post_clean(self):
+        # outcomes.outcome_record() validates the whole measurement with its patient.
+        pass
+
+    def measurement(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "zone": data["zone"],
+            "measured_on": data["measured_on"],
+            "notes": data["notes"],
+            **{name: data[name] for name in MEASURES},
+        }
+
+
+class PhotoForm(CrispyMixin, forms.Form):
+    zone = forms.ChoiceField(choices=ScalpZone.choices)
+    taken_on = forms.DateField(widget=DateInput(format="%Y-%m-%d"))
+    upload = forms.FileField(
+        label="Photo",
+        help_text="JPEG or PNG, up to 10 MB. Camera and location data are removed when stored.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
+    )

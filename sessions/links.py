@@ -1,0 +1,186 @@
+"""Signed patient links: one URL per appointment that lets the patient confirm, cancel or read
+the ingredient sheet without an account.
+
+The URL carries `public_id.nonce` signed with its own salt (so no other signed value of the
+site can be replayed as a link). The row keeps the nonce, so a link can be killed before its
+time: revoking stamps `revoked_at` and rotates the nonce. A link dies when its appointment
+starts, and every link of a session is revoked when the session is cancelled or moved.
+"""
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+
+from .models import PatientLink, SessionStatus, TreatmentSession
+
+# "~" is unreserved in URLs and never appears in the signed value or the base64 signature,
+# so the token needs no escaping in a path segment.
+_LINK_SEP = "~"
+
+
+class PatientLinkInvalid(Exception):
+    """A link that can no longer be used. `kind` says why, for the page and the tests; the
+    message never names the patient."""
+
+    BAD_SIGNATURE = "bad_signature"
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    NONCE_MISMATCH = "nonce_mismatch"
+    EXPIRED = "expired"
+
+    def __init__(self, kind: str, message: str, link: PatientLink | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        # Set only when the signature was valid: the page may then name the clinic's phone.
+        self.link = link
+
+    @property
+    def is_gone(self) -> bool:
+        """A link we did issue that has ended (410), as opposed to one we never issued (404)."""
+        return self.kind in (self.REVOKED, self.EXPIRED, self.NONCE_MISMATCH)
+
+
+def _signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=settings.PATIENT_LINK_SALT, sep=_LINK_SEP)
+
+
+def patient_link_token(*, link: PatientLink) -> str:
+    return _signer().sign(f"{link.public_id}.{link.nonce}")
+
+
+def patient_link_url(*, link: PatientLink) -> str:
+    path = reverse("patient_link", kwargs={"token": patient_link_token(link=link)})
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def patient_link_issue(*, session: TreatmentSession, now: datetime) -> str:
+    """The absolute URL of the session's live link, creating the link if there is none.
+
+    Reuses a live, unrevoked link so that every reminder of one appointment carries a working
+    URL and the table does not grow with each message."""
+    link = (
+        PatientLink.objects.filter(session=session, revoked_at__isnull=True, expires_at__gt=now)
+        .order_by("-created_at")
+        .first()
+    )
+    if link is None or link.expires_at != session.starts_at:
+        link = PatientLink.objects.create(
+            public_id=secrets.token_urlsafe(16),
+            nonce=secrets.token_urlsafe(24),
+            patient_id=session.patient_id,
+            session=session,
+            expires_at=session.starts_at,
+        )
+    return patient_link_url(link=link)
+
+
+def patient_link_resolve(*, token: str, now: datetime) -> PatientLink:
+    """The live link a token names, or PatientLinkInvalid saying why not."""
+    try:
+        value = _signer().unsign(token)
+    except signing.BadSignature:
+        raise PatientLinkInvalid(
+            PatientLinkInvalid.BAD_SIGNATURE, "This link is not one the clinic sent."
+        ) from None
+    public_id, _, nonce = value.partition(".")
+    link = (
+        PatientLink.objects.select_related("session", "patient").filter(public_id=public_id).first()
+    )
+    if link is None:
+        raise PatientLinkInvalid(
+            PatientLinkInvalid.UNKNOWN, "This link is not one the clinic sent."
+        )
+    if link.revoked_at is not None:
+        raise PatientLinkInvalid(
+            PatientLinkInvalid.REVOKED,
+            "This link has been replaced: the appointment was changed or cancelled.",
+            link,
+        )
+    if not secrets.compare_digest(link.nonce, nonce):
+        raise PatientLinkInvalid(
+            PatientLinkInvalid.NONCE_MISMATCH, "This link has been replaced by a newer one.", link
+        )
+    if now >= link.expires_at:
+        raise PatientLinkInvalid(
+            PatientLinkInvalid.EXPIRED, "This link ended when the appointment started.", link
+        )
+    return link
+
+
+def patient_link_revoke(*, link: PatientLink, now: datetime) -> PatientLink:
+    """Kill one link now. The nonce rotates too, so an old URL stays dead even if the row is
+    ever un-revoked by hand."""
+    link.revoked_at = now
+    link.nonce = secrets.token_urlsafe(24)
+    link.save(update_fields=["revoked_at", "nonce"])
+    return link
+
+
+def patient_links_revoke_for_session(*, session: TreatmentSession, now: datetime) -> int:
+    """Kill every live link of a session (it was cancelled or moved); returns how many.
+
+    Called inside the booking change's transaction, so a rolled-back move keeps its links."""
+    with transaction.atomic():
+        links = list(
+            PatientLink.objects.select_for_update().filter(session=session, revoked_at__isnull=True)
+        )
+        for link in links:
+            patient_link_revoke(link=link, now=now)
+    return len(links)
+
+
+def patient_link_mark_used(*, link: PatientLink, now: datetime) -> None:
+    """Note that the patient acted through the link (confirm, cancel); viewing is not noted."""
+    PatientLink.objects.filter(pk=link.pk).update(last_used_at=now)
+
+
+# What a patient may do through a live link ------------------------------------------------------
+
+
+def patient_cancel_deadline(*, link: PatientLink, clinic) -> datetime:
+    """The last moment the patient may cancel online; after it they must phone the clinic,
+    so a same-day gap in the calendar reaches a person who can fill it."""
+    return link.session.starts_at - timedelta(hours=clinic.patient_cancel_cutoff_hours)
+
+
+def patient_link_confirm(*, link: PatientLink, now: datetime) -> TreatmentSession:
+    """The patient confirms the appointment. Confirming twice is not an error to the patient."""
+    # Imported here: scheduling imports this module to revoke links on cancel and move.
+    from .scheduling import confirm_session
+
+    session = link.session
+    if session.status != SessionStatus.CONFIRMED:
+        # by=None: no staff member made this change; the history shows it came from the link.
+        session = confirm_session(session=session, by=None, now=now)
+    patient_link_mark_used(link=link, now=now)
+    return session
+
+
+def patient_link_cancel(
+    *, link: PatientLink, clinic, reason: str, now: datetime
+) -> TreatmentSession:
+    """The patient cancels through the link, up to the clinic's cutoff before the start."""
+    from .scheduling import SchedulingRefused, cancel_session
+
+    if now > patient_cancel_deadline(link=link, clinic=clinic):
+        raise SchedulingRefused(
+            "patient_cancel_cutoff",
+            f"Appointments can be cancelled online up to {clinic.patient_cancel_cutoff_hours} "
+            "hours before they start. Please phone the clinic instead.",
+        )
+    # cancel_session revokes this link with the others: it has done its job.
+    session = cancel_session(
+        clinic=clinic,
+        session=link.session,
+        by_patient=True,
+        reason=f"Cancelled by the patient online: {reason.strip()}" if reason.strip() else "",
+        by=None,
+        now=now,
+    )
+    patient_link_mark_used(link=link, now=now)
+    return session
