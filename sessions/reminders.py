@@ -171,11 +171,14 @@ def _row(
     session: TreatmentSession | None = None,
     plan: TreatmentPlan | None = None,
     channel: str | None = None,
+    now: datetime | None = None,
 ) -> Reminder | None:
     channel = channel or reminder_channel(patient=patient)
     if channel is None:
         return None
     appointment_at = session.starts_at if session is not None and kind in EXPIRING_KINDS else None
+    # A prompt generated after its due time goes out now, so quiet hours are judged at now.
+    goes_at = max(due_at, now) if now is not None else due_at
     return Reminder(
         kind=kind,
         channel=channel,
@@ -184,7 +187,7 @@ def _row(
         plan=plan,
         due_at=due_at,
         send_after=send_after_for(
-            patient=patient, clinic=clinic, due_at=due_at, appointment_at=appointment_at
+            patient=patient, clinic=clinic, due_at=goes_at, appointment_at=appointment_at
         ),
     )
 
@@ -498,6 +501,7 @@ def _maintenance_plans(*, clinic: Clinic, now: datetime) -> list[Reminder | None
                 patient=plan.patient,
                 plan=plan,
                 due_at=due_at,
+                now=now,
             )
         )
     return rows
@@ -561,6 +565,7 @@ def _rescreening_rows(*, clinic: Clinic, now: datetime) -> list[Reminder | None]
                 patient=session.patient,
                 session=session,
                 due_at=due_at,
+                now=now,
             )
         )
     return rows

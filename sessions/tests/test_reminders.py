@@ -584,6 +584,25 @@ def test_maintenance_is_prompted_when_due_and_again_each_interval(open_clinic, p
     assert "next visit" in mail.outbox[0].subject
 
 
+def test_an_overdue_prompt_found_at_night_waits_for_the_end_of_quiet_hours(open_clinic, plan):
+    # given a maintenance prompt due days ago, first noticed by the 06:00 sweep
+    plan.patient.email_consent_at = CONSENTED
+    plan.patient.save(update_fields=["email_consent_at"])
+    _completed_plan(
+        plan, last_session_at=datetime(2026, 7, 20, 10, tzinfo=UTC), due_on=date(2026, 11, 20)
+    )
+    early = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # 06:00 in London: inside 20:00–08:00
+
+    # when
+    night = dispatch_due_reminders(now=early)
+    morning = dispatch_due_reminders(now=datetime(2026, 11, 23, 8, 1, tzinfo=UTC))
+
+    # then it goes when the patient's quiet hours end, not at 06:00
+    assert (night.sent, morning.sent) == (0, 1)
+    prompt = Reminder.objects.get(plan=plan, kind=ReminderKind.MAINTENANCE)
+    assert prompt.send_after == datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
 def test_maintenance_is_not_prompted_when_a_visit_is_already_booked_or_the_plan_stopped(
     open_clinic, plan, clinician, room, desk_user
 ):
