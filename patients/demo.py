@@ -44,6 +44,9 @@ def seed(*, clinic) -> None:
         ("Aisha", "Khan", F, 27, "+447700900109", "new"),
         ("Thomas", "Wright", M, 52, "+447700900110", "referral_cleared"),
     ]
+    # Two patients live abroad (DOMAIN.md: patients may live in another zone). Their quiet hours
+    # follow their own clocks, so whenever `make run` starts, someone's reminders may go out.
+    zones = {"Priya": "Asia/Singapore", "James": "America/New_York"}
     for given, family, sex, age, mobile, case in patients:
         if Patient.objects.filter(given_name=given, family_name=family).exists():
             continue
@@ -56,6 +59,7 @@ def seed(*, clinic) -> None:
                 "email": f"{given.lower()}.{family.lower()}@patients.example",
                 "mobile": mobile,
                 "preferred_channel": "sms" if age > 50 else "email",
+                "time_zone": zones.get(given, ""),
             },
             email_consent=True,
             sms_consent=age > 50,

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
@@ -49,3 +51,23 @@ def test_seed_demo_with_force_runs_with_debug_off(settings):
     settings.DEBUG = False
     call_command("seed_demo", "--force")
     assert Clinic.objects.filter(name="Northgate Hair Clinic").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("hour", [2, 7, 13, 19, 23])
+def test_the_first_sweep_after_seeding_sends_demo_reminders_at_any_hour(settings, hour):
+    # A new user runs `make run` at any time of day; quiet hours hold most patients' messages
+    # at night, but the demo's patients abroad are awake, so the outbox shows something at once.
+    import time_machine
+
+    from sessions.models import Reminder, ReminderStatus
+    from sessions.reminders import dispatch_due_reminders
+
+    settings.DEBUG = True
+    moment = datetime(2026, 11, 25, hour, 5, tzinfo=UTC)
+    with time_machine.travel(moment, tick=False):
+        call_command("seed_demo")
+        result = dispatch_due_reminders(now=moment + timedelta(minutes=1))
+
+    assert result.sent >= 1
+    assert Reminder.objects.filter(status=ReminderStatus.PENDING).exists()
