@@ -226,25 +226,49 @@ def _cancel_pending(queryset, *, reason: str, now: datetime) -> int:
 
 
 def reminders_on_booked(
-    *, session: TreatmentSession, now: datetime, clinic: Clinic | None = None
+    *, session: TreatmentSession, now: datetime, clinic: Clinic | None = None, confirm: bool = True
 ) -> int:
-    """A booking confirmation now and a reminder at each of the clinic's hours before."""
+    """A booking confirmation now (unless `confirm` is off: a course sends one for all its
+    sessions) and a reminder at each of the clinic's hours before."""
     clinic = _clinic(clinic)
     channel = reminder_channel(patient=session.patient)
     if channel is None or session.starts_at <= now:
         return 0
-    rows = [
-        _row(
-            clinic=clinic,
-            kind=ReminderKind.BOOKING_CONFIRMATION,
-            patient=session.patient,
-            session=session,
-            due_at=now,
-            channel=channel,
-        ),
-        *_appointment_rows(clinic=clinic, session=session, now=now, channel=channel),
-    ]
+    rows = _appointment_rows(clinic=clinic, session=session, now=now, channel=channel)
+    if confirm:
+        rows.append(
+            _row(
+                clinic=clinic,
+                kind=ReminderKind.BOOKING_CONFIRMATION,
+                patient=session.patient,
+                session=session,
+                due_at=now,
+                channel=channel,
+            )
+        )
     return _insert(rows)
+
+
+def reminders_on_course_booked(
+    *, sessions: list[TreatmentSession], now: datetime, clinic: Clinic | None = None
+) -> int:
+    """One confirmation for a whole course booked at once, on its first session; the message
+    lists every booked date of the plan (read when it is sent, so it is current)."""
+    upcoming = sorted((s for s in sessions if s.starts_at > now), key=lambda s: s.starts_at)
+    if not upcoming:
+        return 0
+    first = upcoming[0]
+    return _insert(
+        [
+            _row(
+                clinic=_clinic(clinic),
+                kind=ReminderKind.BOOKING_CONFIRMATION,
+                patient=first.patient,
+                session=first,
+                due_at=now,
+            )
+        ]
+    )
 
 
 def reminders_on_moved(
@@ -398,9 +422,20 @@ def reminders_backfill(*, now: datetime, clinic: Clinic | None = None) -> int:
     with_rows = set(
         Reminder.objects.filter(session__in=sessions).values_list("session_id", flat=True)
     )
+    # A plan with any reminder already had its confirmation; otherwise its first upcoming
+    # session carries one confirmation for the course, as book_course sends it.
+    confirmed_plans = set(
+        Reminder.objects.filter(session__in=sessions, session__plan__isnull=False).values_list(
+            "session__plan_id", flat=True
+        )
+    )
     rows = []
     for session in sessions:
         rows.extend(_appointment_rows(clinic=clinic, session=session, now=now))
+        if session.plan_id is not None:
+            if session.plan_id in confirmed_plans:
+                continue
+            confirmed_plans.add(session.plan_id)
         if session.pk not in with_rows:
             rows.append(
                 _row(
@@ -600,6 +635,24 @@ def _aftercare_text(*, clinic: Clinic, session: TreatmentSession | None) -> str:
     return clinic.aftercare_template
 
 
+def _when_short(session: TreatmentSession, *, zone: ZoneInfo, clinic: Clinic) -> str:
+    local = session.starts_at.astimezone(zone)
+    own_zone = "" if str(zone) == str(clinic.zone) else f" ({zone} time)"
+    return f"{local:%a} {local.day} {local:%b} at {local:%H:%M}{own_zone}"
+
+
+def _course_sessions(*, session: TreatmentSession, now: datetime) -> list[TreatmentSession]:
+    """The booked sessions of the session's plan from this one on: what a course confirmation
+    lists. Just the session itself when it has no plan."""
+    if session.plan_id is None:
+        return [session]
+    return list(
+        TreatmentSession.objects.filter(
+            plan_id=session.plan_id, status__in=BOOKED, starts_at__gte=session.starts_at
+        ).order_by("starts_at")
+    )
+
+
 def reminder_context(*, reminder: Reminder, clinic: Clinic, now: datetime) -> dict:
     """What the templates may use. Deliberately no formulation, diagnosis or plan detail: SMS
     travel in clear text and land on lock screens."""
@@ -625,7 +678,7 @@ def reminder_context(*, reminder: Reminder, clinic: Clinic, now: datetime) -> di
         local = session.starts_at.astimezone(zone)
         own_zone = "" if str(zone) == str(clinic.zone) else f" ({zone} time)"
         context["when"] = f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}{own_zone}"
-        context["when_short"] = f"{local:%a} {local.day} {local:%b} at {local:%H:%M}{own_zone}"
+        context["when_short"] = _when_short(session, zone=zone, clinic=clinic)
     if (
         session is not None
         and reminder.kind in APPOINTMENT_KINDS
@@ -641,15 +694,29 @@ def reminder_context(*, reminder: Reminder, clinic: Clinic, now: datetime) -> di
         context["link"] = (
             patient_link_url(link=live[0]) if live else patient_link_issue(session=session, now=now)
         )
+    context["course"], context["course_dates"] = [], []
+    if reminder.kind == ReminderKind.BOOKING_CONFIRMATION and session is not None:
+        course = _course_sessions(session=session, now=now)
+        if len(course) > 1:
+            context["course"] = course
+            context["course_dates"] = [_when_short(s, zone=zone, clinic=clinic) for s in course]
     if reminder.kind == ReminderKind.AFTERCARE:
         context["aftercare"] = _aftercare_text(clinic=clinic, session=session)
         context["aftercare_sms"] = " ".join(clinic.aftercare_template.split())
     return context
 
 
-def appointment_ics(*, session: TreatmentSession, clinic: Clinic, cancel: bool, now: datetime):
-    """An iCalendar invitation for the appointment; the UID is stable per session, so a moved or
-    cancelled appointment updates the entry the patient already has."""
+def appointment_ics(
+    *,
+    session: TreatmentSession,
+    clinic: Clinic,
+    cancel: bool,
+    now: datetime,
+    also: list[TreatmentSession] = (),
+):
+    """An iCalendar invitation for the appointment (and `also` the other sessions of a course
+    confirmed together); the UID is stable per session, so a moved or cancelled appointment
+    updates the entry the patient already has."""
     from urllib.parse import urlsplit
     from zoneinfo import ZoneInfo as _Zone
 
@@ -660,18 +727,19 @@ def appointment_ics(*, session: TreatmentSession, clinic: Clinic, cancel: bool, 
     calendar.add("prodid", "-//Mesotrack//Reminders//EN")
     calendar.add("version", "2.0")
     calendar.add("method", "CANCEL" if cancel else "REQUEST")
-    event = Event()
-    event.add("uid", f"session-{session.pk}@{host}")
-    event.add("dtstamp", now.astimezone(_Zone("UTC")))
-    event.add("dtstart", session.starts_at.astimezone(_Zone("UTC")))
-    event.add("dtend", session.ends_at.astimezone(_Zone("UTC")))
-    # The sequence grows with each change so calendars apply the latest version.
-    event.add("sequence", int(now.timestamp() // 60))
-    event.add("summary", f"Appointment at {clinic.name}")
-    if clinic.address:
-        event.add("location", clinic.address.replace("\n", ", "))
-    event.add("status", "CANCELLED" if cancel else "CONFIRMED")
-    calendar.add_component(event)
+    for each in [session, *(s for s in also if s.pk != session.pk)]:
+        event = Event()
+        event.add("uid", f"session-{each.pk}@{host}")
+        event.add("dtstamp", now.astimezone(_Zone("UTC")))
+        event.add("dtstart", each.starts_at.astimezone(_Zone("UTC")))
+        event.add("dtend", each.ends_at.astimezone(_Zone("UTC")))
+        # The sequence grows with each change so calendars apply the latest version.
+        event.add("sequence", int(now.timestamp() // 60))
+        event.add("summary", f"Appointment at {clinic.name}")
+        if clinic.address:
+            event.add("location", clinic.address.replace("\n", ", "))
+        event.add("status", "CANCELLED" if cancel else "CONFIRMED")
+        calendar.add_component(event)
     return calendar.to_ical()
 
 
@@ -685,6 +753,7 @@ def render_reminder(*, reminder: Reminder, clinic: Clinic, now: datetime) -> Mes
             clinic=clinic,
             cancel=reminder.kind == ReminderKind.CANCELLATION,
             now=now,
+            also=context["course"],
         )
     return Message(
         subject=" ".join(render_to_string(f"{base}.subject.txt", context).split()),

@@ -27,6 +27,7 @@ from .models import (
 from .reminders import (
     reminders_on_booked,
     reminders_on_cancelled,
+    reminders_on_course_booked,
     reminders_on_moved,
     reminders_on_no_show,
 )
@@ -340,8 +341,12 @@ def book_session(
     kind: str = SessionKind.TREATMENT,
     minutes: int | None = None,
     override_reason: str = "",
+    confirm: bool = True,
 ) -> TreatmentSession:
-    """Book one session after every rule agreed; raises SchedulingRefused otherwise."""
+    """Book one session after every rule agreed; raises SchedulingRefused otherwise.
+
+    `confirm=False` leaves out the booking confirmation (book_course sends one for the course).
+    """
     if plan is not None and plan.patient_id != patient.pk:
         raise SchedulingRefused("plan", "This plan belongs to another patient.")
     ends_at = starts_at + timedelta(minutes=minutes or clinic.session_minutes)
@@ -379,7 +384,7 @@ def book_session(
                 plan_reflag(clinic=clinic, plan=plan)
                 session.refresh_from_db()
             # The reminders commit with the booking or not at all (DESIGN.md decision 1).
-            reminders_on_booked(session=session, now=now, clinic=clinic)
+            reminders_on_booked(session=session, now=now, clinic=clinic, confirm=confirm)
     except IntegrityError as exc:
         refusal = _overlap_refusal(exc)
         if refusal is None:
@@ -417,6 +422,7 @@ def book_course(
                         by=by,
                         now=now,
                         plan=plan,
+                        confirm=False,
                     )
                 )
             except SchedulingRefused as refusal:
@@ -425,6 +431,8 @@ def book_course(
                     refusal.rule, f"Date {number} ({day:%a %d %b %Y %H:%M}): {refusal.message}"
                 ) from refusal
         plan_activate(plan=plan)
+        # One confirmation listing every date, not one message per session of the course.
+        reminders_on_course_booked(sessions=booked, now=now, clinic=clinic)
     return booked
 
 

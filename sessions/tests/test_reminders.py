@@ -31,6 +31,7 @@ from sessions.reminders import (
 )
 from sessions.scheduling import (
     SchedulingRefused,
+    book_course,
     book_session,
     cancel_session,
     move_session,
@@ -110,6 +111,41 @@ def test_booking_creates_a_confirmation_now_and_reminders_48_and_24_hours_before
         at(open_clinic, 2026, 11, 25, 10),
         at(open_clinic, 2026, 11, 26, 10),
     ]
+
+
+def test_booking_a_course_sends_one_confirmation_listing_every_date(
+    open_clinic, clinician, room, plan, desk_user
+):
+    # given three course dates two weeks apart
+    starts = [at(open_clinic, 2026, 11, 27, 10), at(open_clinic, 2026, 12, 11, 10)]
+    starts.append(at(open_clinic, 2026, 12, 24, 10))
+
+    # when reception books the course in one step and the sweep runs
+    booked = book_course(
+        clinic=open_clinic,
+        plan=plan,
+        starts=starts,
+        clinician=clinician,
+        room=room,
+        by=desk_user,
+        now=MONDAY,
+    )
+    result = dispatch_due_reminders(now=MONDAY + timedelta(minutes=1))
+
+    # then the patient gets one message naming all three dates, not three messages
+    confirmations = Reminder.objects.filter(kind=ReminderKind.BOOKING_CONFIRMATION)
+    assert [r.session_id for r in confirmations] == [booked[0].pk]
+    assert result.sent == 1 and len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert "3 sessions" in message.subject
+    for day in ("Fri 27 Nov", "Fri 11 Dec", "Thu 24 Dec"):
+        assert day in message.body
+    ics = next(a for a in message.attachments if a[0].endswith(".ics"))[1]
+    ics = ics.decode() if isinstance(ics, bytes) else ics
+    assert ics.count("BEGIN:VEVENT") == 3
+    # and each session still gets its own reminders before it
+    for session in booked:
+        assert len(_rows(session, kind=ReminderKind.APPOINTMENT)) == 2
 
 
 def test_booking_for_tomorrow_skips_the_reminder_whose_time_has_passed(
@@ -668,6 +704,28 @@ def test_backfill_gives_sessions_written_directly_their_reminders_once(
         ReminderKind.APPOINTMENT,
         ReminderKind.BOOKING_CONFIRMATION,
     ]
+
+
+def test_backfill_confirms_a_course_written_directly_once_not_per_session(
+    open_clinic, clinician, room, plan
+):
+    sessions = [
+        TreatmentSession.objects.create(
+            patient=plan.patient,
+            plan=plan,
+            sequence=n,
+            clinician=clinician,
+            room=room,
+            starts_at=at(open_clinic, 2026, 11, day, 10),
+            ends_at=at(open_clinic, 2026, 11, day, 10, 45),
+        )
+        for n, day in ((1, 26), (2, 27))
+    ]
+
+    reminders_backfill(now=MONDAY)
+
+    confirmations = Reminder.objects.filter(kind=ReminderKind.BOOKING_CONFIRMATION)
+    assert [r.session_id for r in confirmations] == [sessions[0].pk]
 
 
 # Bounded queries --------------------------------------------------------------------------------
