@@ -25,6 +25,8 @@ from .models import (
     PlanKind,
     PlanStatus,
     PlanTemplate,
+    Reminder,
+    ReminderKind,
     SessionKind,
     SessionRecord,
     SessionStatus,
@@ -275,4 +277,7 @@ def _completed_course(*, clinic, patient, clinician, room, version, today):
         )
         records.record_update(record=record, pain_score=DEMO_PAIN[n % len(DEMO_PAIN)])
         records.record_sign(record=record, by=clinician, now=session.ends_at)
+        # Signed "back then", the record queued the aftercare text of a visit months ago; the
+        # patient never had a chance to get it, so the demo outbox does not pretend otherwise.
+        Reminder.objects.filter(session=session, kind=ReminderKind.AFTERCARE).delete()
     plan_reflag(clinic=clinic, plan=plan)
