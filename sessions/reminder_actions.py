@@ -44,7 +44,7 @@ def reminders_filtered(*, filters: ReminderFilter, zone) -> QuerySet[Reminder]:
     """Reminders for the staff page: one tab, optionally one patient's and a range of due days
     (local days in `zone`). Upcoming ones soonest first, the rest most recent first."""
     _label, statuses = REMINDER_TABS.get(filters.tab, REMINDER_TABS["upcoming"])
-    reminders = Reminder.objects.filter(status__in=statuses).select_related("patient")
+    reminders = Reminder.objects.filter(status__in=statuses).select_related("patient", "session")
     if filters.patient_query.strip():
         matches = patient_search(query=filters.patient_query)
         reminders = reminders.filter(patient__in=matches.values("pk"))

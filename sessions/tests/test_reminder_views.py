@@ -66,6 +66,14 @@ def test_the_upcoming_tab_lists_pending_reminders_with_patient_and_due_time(desk
     assert page.count('data-testid="reminder-row"') == 1
 
 
+def test_each_reminder_links_to_the_appointment_it_is_about(desk):
+    reminder = reminder_for(starts_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
+
+    page = desk.get(URL).content.decode()
+
+    assert f'href="/sessions/{reminder.session_id}/">Wed 25 Nov 10:00</a>' in page
+
+
 @pytest.mark.parametrize(
     ("tab", "status"),
     [
