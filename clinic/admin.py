@@ -19,6 +19,33 @@ class RoomInline(admin.TabularInline):
 class ClinicAdmin(SimpleHistoryAdmin):
     list_display = ["name", "time_zone", "currency", "phone"]
     inlines = [OpeningHoursInline, RoomInline]
+    fieldsets = [
+        (None, {"fields": ["name", "time_zone", "currency", "phone", "email", "address"]}),
+        (
+            "Practice defaults",
+            {
+                "fields": [
+                    "screening_valid_days",
+                    "course_min_interval_days",
+                    "course_max_interval_days",
+                    "maintenance_after_months",
+                    "session_minutes",
+                    "aftercare_template",
+                ]
+            },
+        ),
+        (
+            "Reminders",
+            {
+                "fields": [
+                    "reminder_hours_before",
+                    "patient_cancel_cutoff_hours",
+                    "reminder_lease_minutes",
+                    "reminder_max_attempts",
+                ]
+            },
+        ),
+    ]
 
     def has_delete_permission(self, request, obj=None):
         # Rooms, staff and (later) every clinical record hang off the clinic.
