@@ -3,8 +3,9 @@
 An SMS backend is a class with `send_sms(*, to, body, idempotency_key) -> provider_id`; the
 setting SMS_BACKEND picks it: "console+file" (the embedded default), "console", "file" or
 "twilio", or the dotted path of an SmsBackend subclass (any value with a dot), which the
-reliability tests use to give a real worker process a slow or failing provider. A backend that cannot deliver raises DeliveryFailed with a reason that names no patient
-(no number, no address, no text), because the reason is stored on the reminder for staff to read.
+reliability tests use to give a real worker process a slow or failing provider. A backend that
+cannot deliver raises DeliveryFailed with a reason that names no patient (no number, no address,
+no text), because the reason is stored on the reminder for staff to read.
 """
 
 from django.conf import settings
