@@ -34,6 +34,29 @@ def consent_texts_for(*, formulation_version=None, kind: str = ConsentKind.TREAT
     return texts
 
 
+def consent_missing(*, patient: Patient, formulation_version=None) -> list[str]:
+    """What the patient still has to sign before `formulation_version` is injected, in words for
+    the page ("the treatment consent", "the off-label statement for …"); empty when nothing is.
+
+    The treatment consent is the same text whatever is injected, so any signed one counts. The
+    off-label statement must be signed for this very version: the document the patient signed
+    names the formulation and its ingredients, and a new version may carry another drug or
+    strength (DOMAIN.md: off-label use of a prescription drug must be stated on the consent)."""
+    signed = ConsentSignature.objects.filter(patient=patient)
+    missing = []
+    if not signed.filter(texts__kind=ConsentKind.TREATMENT).exists():
+        missing.append("the treatment consent")
+    if (
+        formulation_version is not None
+        and formulation_version.lines.filter(ingredient__is_prescription_drug=True).exists()
+        and not signed.filter(
+            texts__kind=ConsentKind.OFF_LABEL, formulation_version=formulation_version
+        ).exists()
+    ):
+        missing.append(f"the off-label statement for {formulation_version}")
+    return missing
+
+
 def consent_document(*, texts: list[ConsentText], formulation_version=None) -> str:
     """The exact text the patient reads and signs."""
     parts = []

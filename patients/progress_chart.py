@@ -23,7 +23,15 @@ PALETTE = [
 ]
 
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 36
+FONT_PX = 11
+# The widest glyph of a date label ("17 Jul 26") in an 11 px sans-serif is about 0.62 em; the
+# labels are centred under their dates, so each side of the plot keeps room for half the widest
+# label, or the first and last dates are cut off at the edge of the SVG.
+LABEL_CHAR_PX = 0.62 * FONT_PX
+DATE_LABEL_CHARS = len("17 Jul 26")
+HALF_DATE_LABEL_PX = LABEL_CHAR_PX * DATE_LABEL_CHARS / 2
+LEFT, TOP, BOTTOM = 56, 16, 36
+RIGHT = round(HALF_DATE_LABEL_PX) + 8
 
 
 @dataclass
@@ -66,6 +74,7 @@ class Chart:
     zero_y: float = 0.0
     left: int = LEFT
     right_edge: int = WIDTH - RIGHT
+    font_px: int = FONT_PX
     unit: str = "hairs/cm²"
 
     @property

@@ -44,6 +44,20 @@ def _log(request, patient) -> None:
     )
 
 
+def session_adverse_events_context(request, session: TreatmentSession) -> dict:
+    """What the session and record pages show of the session's adverse events: the list and the
+    "Record an adverse event" button for clinicians, the list alone for clinic admins, nothing
+    for reception. The caller writes the access log (the pages show other clinical data too)."""
+    if not adverse_events.may_read_adverse_events(user=request.user):
+        return {"adverse_events": None, "can_record_adverse_event": False}
+    return {
+        "adverse_events": list(adverse_events.adverse_events_after(session=session)),
+        "can_record_adverse_event": adverse_events.may_record_adverse_event(
+            user=request.user, session=session
+        ),
+    }
+
+
 def _event(event_id: int) -> AdverseEvent:
     return get_object_or_404(
         AdverseEvent.objects.select_related(

@@ -228,6 +228,21 @@ def serious_events_unacknowledged(*, clinic) -> QuerySet[AdverseEvent]:
     )
 
 
+def adverse_events_after(*, session: TreatmentSession) -> QuerySet[AdverseEvent]:
+    """The events recorded after `session`, voided ones included (marked), newest onset first."""
+    return AdverseEvent.objects.filter(session=session).select_related("lot")
+
+
+def may_read_adverse_events(*, user) -> bool:
+    """Clinicians and clinic admins (who audit harm); never reception (clinical data)."""
+    return user.has_perms([VIEW, "patients.view_clinical"])
+
+
+def may_record_adverse_event(*, user, session: TreatmentSession) -> bool:
+    """A clinician, after a session the patient attended (adverse_event_record's own rules)."""
+    return user.has_perms([ADD, CHANGE, "patients.view_clinical"]) and session.status in ATTENDED
+
+
 def adverse_events_of(*, patient) -> QuerySet[AdverseEvent]:
     """Every event of a patient, voided ones included (marked), newest onset first."""
     return AdverseEvent.objects.filter(patient=patient).select_related("lot", "session")

@@ -16,6 +16,13 @@ from clinic.models import Room, StaffProfile
 from clinic.roles import Role
 from formulations.lots import lot_receive
 from formulations.models import FormulationVersion, Lot, VersionStatus
+from patients.consent import (
+    consent_digest,
+    consent_document,
+    consent_missing,
+    consent_sign,
+    consent_texts_for,
+)
 from patients.models import Patient
 
 from . import records
@@ -187,6 +194,8 @@ def _running_course(
         gate = session_clearance(patient=patient, formulation_version=version, on_date=day)
         if checked_in_today and n == 0:
             status, extra = SessionStatus.CHECKED_IN, {"checked_in_at": now, "confirmed_at": now}
+            # In the clinic now, about to be treated: consent is signed before the injection.
+            _sign_consent(patient=patient, version=version, clinician=clinician, at=now)
         elif n == 0 or (n == 1 and day - first < timedelta(days=14)):
             status, extra = SessionStatus.CONFIRMED, {"confirmed_at": now}
         else:
@@ -242,6 +251,12 @@ def _completed_course(*, clinic, patient, clinician, room, version, today):
     count = plan.number_of_sessions
     first = last - timedelta(days=14 * (count - 1))
     lot = _course_lot(version=version, received_on=first - timedelta(days=14))
+    _sign_consent(
+        patient=patient,
+        version=version,
+        clinician=clinician,
+        at=localise(clinic=clinic, day=first, at=time(14, 45)),
+    )
     for n in range(count):
         day = first + timedelta(days=14 * n)
         session = _session(
@@ -281,3 +296,22 @@ def _completed_course(*, clinic, patient, clinician, room, version, today):
         # patient never had a chance to get it, so the demo outbox does not pretend otherwise.
         Reminder.objects.filter(session=session, kind=ReminderKind.AFTERCARE).delete()
     plan_reflag(clinic=clinic, plan=plan)
+
+
+def _sign_consent(*, patient, version, clinician, at) -> None:
+    """The patient signs the treatment consent (with the off-label statement when the version
+    holds a prescription drug) before the first injection, witnessed by the clinician, through
+    the consent form's own rule; a patient who has signed already is left alone."""
+    if not consent_missing(patient=patient, formulation_version=version):
+        return
+    texts = consent_texts_for(formulation_version=version)
+    document = consent_document(texts=texts, formulation_version=version)
+    consent_sign(
+        patient=patient,
+        witness=clinician.user,
+        typed_name=patient.full_name,
+        confirmed=True,
+        text_digest=consent_digest(document=document),
+        formulation_version=version,
+        now=at,
+    )

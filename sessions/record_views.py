@@ -16,6 +16,7 @@ from clinic.access import permission_required
 from patients import audit
 
 from . import records
+from .adverse_event_views import session_adverse_events_context
 from .models import Injection, RecordLot, SessionRecord, TreatmentSession
 from .record_forms import (
     AddendumForm,
@@ -98,7 +99,11 @@ def _page(request, session, record, *, status=200, **forms):
         path=request.path,
         at=timezone.now(),
     )
-    context = {"session": session, "record": record}
+    context = {
+        "session": session,
+        "record": record,
+        **session_adverse_events_context(request, session),
+    }
     if record is None:
         gate = records.record_gate(
             session=session, on_date=_today(request), formulation_version=None
@@ -113,15 +118,29 @@ def _page(request, session, record, *, status=200, **forms):
     injections = list(record.injections.all())
     uses = list(record.lots_used.select_related("lot"))
     can_edit = record.signed_at is None and request.user.has_perm(CHANGE)
+    addenda = list(record.addenda.select_related("signed_by")) if record.signed_at else []
+    for addendum in addenda:
+        addendum.signer_registration = records.signer_registration_number(
+            signer=addendum.signed_by, at=addendum.signed_at
+        )
     context.update(
+        signer_registration=records.signer_registration_number(
+            signer=record.signed_by, at=record.signed_at
+        )
+        if record.signed_at
+        else "",
         injections=injections,
         uses=uses,
         total_volume=sum((i.volume_ml for i in injections), 0),
         lot_volume=sum((u.volume_ml for u in uses), 0),
         doses=records.record_doses(record=record),
-        addenda=list(record.addenda.select_related("signed_by")) if record.signed_at else [],
+        addenda=addenda,
         can_edit=can_edit,
         can_sign=can_edit and request.user.has_perm(SIGN),
+        # Said before the clinician fills in the record, not only when the signature is refused.
+        registration_missing=not getattr(
+            getattr(request.user, "staff_profile", None), "registration_number", ""
+        ).strip(),
         can_add_addendum=record.signed_at is not None and request.user.has_perm(ADDENDUM),
     )
     if can_edit:

@@ -148,7 +148,7 @@ def record_gate(
         patient=session.patient, formulation_version=version, on_date=on_date
     )
     if clearance.cleared:
-        return RecordGate(True)
+        return _consent_gate(session=session, formulation_version=version)
     screening = clearance.screening
     if clearance.next_step == NEXT_RECHECK and screening is not None:
         url = reverse("patients:screening_recheck", args=[patient_id, screening.pk])
@@ -164,6 +164,28 @@ def record_gate(
         url = reverse("patients:screening_new", args=[patient_id])
         label = "Screen the patient"
     return RecordGate(False, clearance.next_step or "screening", clearance.message, url, label)
+
+
+def consent_refusal(missing: list[str]) -> str:
+    """Why the patient may not be injected yet, naming each consent still to sign."""
+    return (
+        f"The patient has not signed {' and '.join(missing)}. Nothing may be injected until "
+        "the patient has signed it in front of a clinician."
+    )
+
+
+def _consent_gate(*, session: TreatmentSession, formulation_version) -> RecordGate:
+    from patients.consent import consent_missing
+
+    missing = consent_missing(patient=session.patient, formulation_version=formulation_version)
+    if not missing:
+        return RecordGate(True)
+    url = reverse("patients:consent_new", args=[session.patient_id])
+    if formulation_version is not None:
+        # The consent form then shows this version and, for a prescription drug, the
+        # off-label statement to sign with it.
+        url += f"?version={formulation_version.pk}"
+    return RecordGate(False, "consent", consent_refusal(missing), url, "Take the patient's consent")
 
 
 # Starting and filling in a record -------------------------------------------------------------
@@ -404,11 +426,37 @@ def _completeness_problems(record: SessionRecord, injections, uses) -> list[str]
     return problems
 
 
+REGISTRATION_REFUSAL = (
+    "Add your professional registration number to your staff profile before signing (ask a "
+    "clinic admin)."
+)
+
+
+def _refuse_unless_registered(by: StaffProfile) -> None:
+    # A signature on a clinical record must identify the professional accountable for it, on
+    # their register (GMC, NMC…): a display name alone does not.
+    if not by.registration_number.strip():
+        raise RecordRefused("registration_number", REGISTRATION_REFUSAL)
+
+
+def signer_registration_number(*, signer: StaffProfile, at: datetime) -> str:
+    """The signer's registration number as it stood when they signed (the profile's history
+    keeps it), so a later change of register never rewrites a signed record's signature."""
+    then = (
+        signer.history.filter(history_date__lte=at)
+        .order_by("-history_date", "-history_id")
+        .values_list("registration_number", flat=True)
+        .first()
+    )
+    return then if then is not None else signer.registration_number
+
+
 def record_sign(*, record: SessionRecord, by: StaffProfile, now: datetime) -> SessionRecord:
     """Sign the record: it is checked complete, the lots' stock goes down, the session is
     completed and, after the last session of a course, the plan too. From then on the record
     never changes. All or nothing."""
     _refuse_unless_clinician(by, SIGN_PERMISSION, "sign a session record")
+    _refuse_unless_registered(by)
     clinic = Clinic.current()
     with transaction.atomic():
         record = _locked_record(record)
@@ -420,6 +468,15 @@ def record_sign(*, record: SessionRecord, by: StaffProfile, now: datetime) -> Se
                 f"The session is {session.get_status_display().lower()}: only the record of a "
                 "checked-in session can be signed.",
             )
+        # Consent may have been missing all along (a record started before this check) or the
+        # version changed since the start: the signature is the last chance to stop.
+        from patients.consent import consent_missing
+
+        missing = consent_missing(
+            patient=session.patient, formulation_version=record.formulation_version
+        )
+        if missing:
+            raise RecordRefused("consent", consent_refusal(missing))
         injections = list(record.injections.all())
         uses = list(record.lots_used.order_by("lot_id"))
         problems = _completeness_problems(record, injections, uses)
@@ -495,6 +552,7 @@ def addendum_add(
 ) -> RecordAddendum:
     """A signed, timestamped correction of a signed record; the record itself never changes."""
     _refuse_unless_clinician(by, ADDENDUM_PERMISSION, "add an addendum to a record")
+    _refuse_unless_registered(by)
     if not text.strip():
         raise RecordRefused("text", "Write the correction or addition.")
     record = SessionRecord.objects.get(pk=record.pk)

@@ -17,9 +17,11 @@ from django.views.decorators.http import require_POST
 from clinic.access import permission_required
 from clinic.models import Room, StaffProfile
 from clinic.roles import Role, user_role
+from patients import audit
 from patients.models import Patient
 
 from . import scheduling
+from .adverse_event_views import session_adverse_events_context
 from .calendar import calendar_build, session_flags
 from .forms import (
     BookingForm,
@@ -196,10 +198,21 @@ def session_detail(request, pk: int):
             formulation_version=session.plan.formulation_version if session.plan else None,
             on_date=scheduling.local_date(clinic=request.clinic, moment=session.starts_at),
         )
+    harm = session_adverse_events_context(request, session)
+    if harm["adverse_events"] is not None:
+        # The session's adverse events are clinical data: who saw them goes to the access log.
+        audit.access_log_record(
+            user=request.user,
+            patient=session.patient,
+            page=request.resolver_match.view_name,
+            path=request.path,
+            at=timezone.now(),
+        )
     return render(
         request,
         "sessions/session_detail.html",
         {
+            **harm,
             "session": session,
             "flags": session_flags(session),
             "gate": gate,

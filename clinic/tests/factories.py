@@ -59,6 +59,10 @@ class StaffProfileFactory(factory.django.DjangoModelFactory):
     clinic = factory.LazyFunction(lambda: Clinic.current() or ClinicFactory())
     display_name = factory.Sequence(lambda n: f"Staff Member {n + 1}")
     role = Role.RECEPTION
+    # Clinicians sign records, which needs a professional registration number.
+    registration_number = factory.LazyAttributeSequence(
+        lambda p, n: f"GMC {7100000 + n}" if p.role == Role.CLINICIAN else ""
+    )
 
     @factory.post_generation
     def join_role_group(self, create, extracted, **kwargs):

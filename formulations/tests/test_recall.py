@@ -11,6 +11,7 @@ from clinic.roles import Role
 from formulations.recall import lot_recipients, lot_recipients_csv, version_usage
 from formulations.tests.factories import LotFactory
 from patients.tests.factories import PatientFactory
+from sessions.models import SessionRecord
 from sessions.tests.factories import (
     RecordLotFactory,
     SessionRecordFactory,
@@ -21,12 +22,25 @@ pytestmark = pytest.mark.django_db
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
-def _use(lot, *, patient=None, starts_at=datetime(2026, 11, 23, 10, 0, tzinfo=UTC), volume="1"):
+def _use(
+    lot,
+    *,
+    patient=None,
+    starts_at=datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+    volume="1",
+    signed=True,
+):
     session = TreatmentSessionFactory(
         starts_at=starts_at, **({"patient": patient} if patient else {})
     )
     record = SessionRecordFactory(session=session, formulation_version=lot.version)
-    return RecordLotFactory(record=record, lot=lot, volume_ml=Decimal(volume))
+    use = RecordLotFactory(record=record, lot=lot, volume_ml=Decimal(volume))
+    if signed:
+        # Signed as record_sign would, without its clearance and stock rules (tested elsewhere).
+        SessionRecord.objects.filter(pk=record.pk).update(
+            signed_at=session.ends_at, signed_by=record.clinician
+        )
+    return use
 
 
 def test_the_recall_list_is_empty_for_an_unused_lot():
@@ -47,8 +61,8 @@ def test_the_csv_export_holds_only_what_a_recall_needs():
     use = _use(lot, patient=patient, starts_at=datetime(2026, 11, 23, 23, 30, tzinfo=UTC))
     rows = list(csv.reader(io.StringIO(lot_recipients_csv(lot=lot, zone=LONDON))))
     assert rows == [
-        ["record number", "patient", "session date", "clinician", "volume (mL)"],
-        ["MT000042", "Ann Lee", "2026-11-23", use.record.clinician.display_name, "1.00"],
+        ["record number", "patient", "session date", "clinician", "volume (mL)", "record"],
+        ["MT000042", "Ann Lee", "2026-11-23", use.record.clinician.display_name, "1.00", "signed"],
     ]
     assert patient.email not in str(rows)
     assert str(patient.date_of_birth) not in str(rows)
@@ -120,6 +134,43 @@ def test_usage_counts_sessions_patients_and_first_and_last_use():
     assert (row.session_count, row.patient_count) == (3, 2)
     assert row.first_use == datetime(2026, 9, 1, 10, tzinfo=UTC)
     assert row.last_use == datetime(2026, 11, 1, 10, tzinfo=UTC)
+
+
+def test_a_record_not_yet_signed_is_not_counted_as_a_use():
+    lot = LotFactory()
+    _use(lot, starts_at=datetime(2026, 9, 1, 10, tzinfo=UTC))
+    _use(lot, starts_at=datetime(2026, 11, 1, 10, tzinfo=UTC), signed=False)
+    _use(lot, starts_at=datetime(2026, 12, 1, 10, tzinfo=UTC), signed=False)
+    row = version_usage().get(pk=lot.version.pk)
+    assert (row.session_count, row.patient_count) == (1, 1)
+    assert row.last_use == datetime(2026, 9, 1, 10, tzinfo=UTC)
+
+
+def test_a_version_used_only_by_unsigned_records_shows_no_use_on_the_report(client_as):
+    lot = LotFactory()
+    _use(lot, signed=False)
+    page = client_as(Role.CLINIC_ADMIN).get(reverse("formulations:usage")).content.decode()
+    row = page.split(f"<td>v{lot.version.number}</td>")[1].split("</tr>")[0]
+    assert "<td>0</td><td>0</td>" in row.replace("\n", "").replace(" ", "")
+
+
+def test_the_recall_list_keeps_unsigned_records_and_labels_them(client_as):
+    lot = LotFactory()
+    _use(lot, patient=PatientFactory(given_name="Sig", family_name="Ned"))
+    _use(lot, patient=PatientFactory(given_name="Un", family_name="Signed"), signed=False)
+
+    page = client_as(Role.CLINIC_ADMIN).get(
+        reverse("formulations:lot_recall", kwargs={"pk": lot.pk})
+    )
+    rows = page.content.decode().split("<tbody>")[1].split("</tr>")
+    csv_rows = list(csv.reader(io.StringIO(lot_recipients_csv(lot=lot, zone=LONDON))))
+
+    assert "Sig Ned" in rows[0] and "unsigned" not in rows[0]
+    assert "Un Signed" in rows[1] and ">unsigned<" in rows[1]
+    assert [(r[1], r[-1]) for r in csv_rows[1:]] == [
+        ("Sig Ned", "signed"),
+        ("Un Signed", "unsigned"),
+    ]
 
 
 @pytest.mark.parametrize("versions", [1, 50])

@@ -134,3 +134,36 @@ class PhotographyConsentFactory(factory.django.DjangoModelFactory):
             self.texts.add(
                 ConsentText.objects.filter(kind=ConsentKind.PHOTOGRAPHY).order_by("-version")[0]
             )
+
+
+class TreatmentConsentFactory(factory.django.DjangoModelFactory):
+    """A signed treatment consent; given a formulation version with a prescription drug, it also
+    carries the off-label statement for that version, as the consent form signs them together
+    (the texts come from patients' migration 0003)."""
+
+    class Meta:
+        model = ConsentSignature
+        skip_postgeneration_save = True
+
+    patient = factory.SubFactory(PatientFactory)
+    formulation_version = None
+    text_signed = factory.LazyAttribute(lambda c: _consent_document(c.formulation_version))
+    typed_name = factory.LazyAttribute(lambda c: c.patient.full_name)
+    confirmed = True
+    signed_at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    witness = factory.SubFactory(UserFactory)
+
+    @factory.post_generation
+    def consent_texts(self, create, extracted, **kwargs):
+        if create:
+            from patients.consent import consent_texts_for
+
+            self.texts.set(consent_texts_for(formulation_version=self.formulation_version))
+
+
+def _consent_document(version) -> str:
+    from patients.consent import consent_document, consent_texts_for
+
+    return consent_document(
+        texts=consent_texts_for(formulation_version=version), formulation_version=version
+    )

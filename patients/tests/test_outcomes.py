@@ -147,6 +147,21 @@ def test_the_chart_plots_each_zone_with_its_change_values(patient, doctor):
     assert series.points[1].y < series.points[0].y
 
 
+def test_every_date_label_of_the_chart_fits_inside_the_picture(patient, doctor):
+    # The last label used to be cut off at the right edge ("17 Jul 2").
+    for on in (date(2026, 5, 28), date(2026, 6, 17), date(2026, 7, 17)):
+        _record(patient, doctor, on, density_per_cm2=Decimal(120))
+
+    chart = density_chart(progress=progress_by_zone(patient=patient))
+
+    assert [t.text for t in chart.x_ticks][-1] == "17 Jul 26"
+    # Centred labels; 0.62 em is wider than any digit or letter of a sans-serif font.
+    for tick in chart.x_ticks:
+        half = len(tick.text) * 0.62 * chart.font_px / 2
+        assert tick.position - half >= 0, tick.text
+        assert tick.position + half <= chart.width, tick.text
+
+
 # Photos ---------------------------------------------------------------------------------------
 
 

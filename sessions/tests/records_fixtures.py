@@ -13,7 +13,11 @@ from formulations.tests.factories import (
     IngredientLineFactory,
     LotFactory,
 )
-from patients.tests.factories import ScreeningFactory, ScreeningRecheckFactory
+from patients.tests.factories import (
+    ScreeningFactory,
+    ScreeningRecheckFactory,
+    TreatmentConsentFactory,
+)
 from sessions.models import SessionStatus
 from sessions.tests.factories import TreatmentPlanFactory, TreatmentSessionFactory
 
@@ -63,12 +67,16 @@ def course(patient, clinician, dht_version):
 
 
 @pytest.fixture
-def cleared_patient(patient, clinician):
-    """Screened three weeks ago and re-checked on the session's day."""
+def cleared_patient(patient, clinician, dht_version):
+    """Screened three weeks ago, re-checked on the session's day, and signed the treatment
+    consent with the off-label statement for the dutasteride version."""
     screening = ScreeningFactory(
         patient=patient, screened_on=date(2026, 11, 2), clinician=clinician.user
     )
     ScreeningRecheckFactory(screening=screening, checked_on=SESSION_DAY, clinician=clinician.user)
+    TreatmentConsentFactory(
+        patient=patient, formulation_version=dht_version, witness=clinician.user
+    )
     return patient
 
 

@@ -102,3 +102,34 @@ def test_the_completed_demo_course_has_signed_records_that_recalls_list(db):
     assert len(lot_recipients(lot=lot)) == plan.number_of_sessions
     assert lot.quantity_remaining == lot.quantity_received - plan.number_of_sessions
     assert plan.maintenance_due_on is not None
+
+
+@time_machine.travel(WEDNESDAY, tick=False)
+def test_the_treated_demo_patients_signed_their_consent_before_the_first_injection(db):
+    from patients.consent import consent_missing
+    from patients.models import ConsentSignature
+    from sessions.models import SessionRecord
+
+    clinic = seed_all()
+    checked_in = TreatmentSession.objects.get(status=SessionStatus.CHECKED_IN)
+    finished = TreatmentPlan.objects.get(status=PlanStatus.COMPLETED)
+
+    for plan in (checked_in.plan, finished):
+        assert (
+            consent_missing(patient=plan.patient, formulation_version=plan.formulation_version)
+            == []
+        )
+    first_record = SessionRecord.objects.filter(session__plan=finished).order_by("signed_at")[0]
+    (signature,) = ConsentSignature.objects.filter(patient=finished.patient)
+    assert signature.signed_at < first_record.signed_at
+    assert signature.witness.username == "clinician"
+
+    demo.seed(clinic=clinic)
+    assert ConsentSignature.objects.count() == 2
+
+
+def test_the_demo_clinician_can_sign_records(db):
+    from clinic.models import StaffProfile
+
+    seed_clinic()
+    assert StaffProfile.objects.get(user__username="clinician").registration_number

@@ -7,7 +7,11 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from formulations.tests.factories import LotFactory
-from patients.tests.factories import ScreeningFactory, ScreeningRecheckFactory
+from patients.tests.factories import (
+    ScreeningFactory,
+    ScreeningRecheckFactory,
+    TreatmentConsentFactory,
+)
 from sessions.models import SessionStatus
 from sessions.tests.factories import TreatmentPlanFactory, TreatmentSessionFactory
 
@@ -17,13 +21,20 @@ from sessions.tests.factories import TreatmentPlanFactory, TreatmentSessionFacto
 def test_a_clinician_records_one_zone_and_one_lot_signs_and_reads_the_doses(
     page, patient, clinician, room, dht_version
 ):
-    # given a patient checked in now, screened ten days ago and re-checked today
+    # given a patient checked in now, screened ten days ago, re-checked today, who signed the
+    # consent with the off-label statement
     now = timezone.now()
     today = timezone.localdate()
     screening = ScreeningFactory(
         patient=patient, screened_on=today - timedelta(days=10), clinician=clinician.user
     )
     ScreeningRecheckFactory(screening=screening, checked_on=today, clinician=clinician.user)
+    TreatmentConsentFactory(
+        patient=patient,
+        formulation_version=dht_version,
+        witness=clinician.user,
+        signed_at=now - timedelta(days=10),
+    )
     plan = TreatmentPlanFactory(
         patient=patient, created_by=clinician, formulation_version=dht_version
     )
@@ -78,6 +89,7 @@ def test_a_clinician_records_one_zone_and_one_lot_signs_and_reads_the_doses(
     # then the record reads as signed, with its doses and the aftercare given
     expect(page.get_by_text("Record signed. The session is completed.")).to_be_visible()
     expect(page.get_by_test_id("signed")).to_contain_text(clinician.display_name)
+    expect(page.get_by_test_id("signer-registration")).to_have_text(clinician.registration_number)
     expect(page.get_by_test_id("doses")).to_contain_text("Dutasteride: 0.1 mg")
     expect(page.get_by_test_id("doses")).to_contain_text("Biotin: 0.1 mg")
     expect(page.get_by_test_id("aftercare")).to_contain_text("Do not donate blood for 6 months")

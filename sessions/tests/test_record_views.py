@@ -9,8 +9,10 @@ from django.urls import reverse
 from clinic.models import AccessLog
 from clinic.roles import Role
 from formulations.tests.factories import FormulationVersionFactory, LotFactory
+from patients.models import ConsentSignature
 from sessions import records
 from sessions.models import SessionRecord, SessionStatus
+from sessions.tests.factories import AdverseEventFactory
 from sessions.tests.records_fixtures import DURING_SESSION
 
 pytestmark = pytest.mark.django_db
@@ -232,3 +234,103 @@ def test_the_dashboard_flags_a_clinicians_records_unsigned_after_24_hours(
     other = staff(Role.CLINICIAN, display_name="Dr Other")
     as_clinician.force_login(other.user)
     assert _url("record", checked_in) not in as_clinician.get("/").content.decode()
+
+
+# Consent and the signer's registration number ----------------------------------------------------
+
+
+def test_the_page_sends_a_patient_without_consent_to_the_consent_form(
+    as_clinician, checked_in, cleared_patient, dht_version
+):
+    ConsentSignature.objects.filter(patient=cleared_patient).delete()
+
+    page = as_clinician.get(_url("record", checked_in)).content.decode()
+
+    assert "The record cannot be started yet." in page
+    assert "The patient has not signed the treatment consent and the off-label statement" in page
+    consent_url = reverse("patients:consent_new", args=[cleared_patient.pk])
+    assert f'href="{consent_url}?version={dht_version.pk}"' in page
+    assert "Take the patient&#x27;s consent" in page
+    assert "Start the record" not in page
+
+
+def test_signing_without_a_registration_number_says_to_ask_an_admin(
+    as_clinician, checked_in, clinician, lot
+):
+    record = records.record_start(session=checked_in, clinician=clinician, now=DURING_SESSION)
+    as_clinician.post(_url("record_injection_add", checked_in), INJECTION)
+    records.record_lot_add(record=record, lot=lot, volume_ml=D("1"))
+    page = as_clinician.get(_url("record", checked_in)).content.decode()
+    assert 'data-testid="sign-form"' in page and 'data-testid="registration-missing"' not in page
+    clinician.registration_number = ""
+    clinician.save()
+    page = as_clinician.get(_url("record", checked_in)).content.decode()
+    assert 'data-testid="registration-missing"' in page
+
+    response = as_clinician.post(_url("record_sign", checked_in), {"confirm": "yes"}, follow=True)
+
+    assert (
+        "Add your professional registration number to your staff profile before signing "
+        "(ask a clinic admin)." in response.content.decode()
+    )
+    assert SessionRecord.objects.get().signed_at is None
+
+
+def test_the_signed_record_shows_the_signers_registration_number(
+    as_clinician, checked_in, clinician, lot
+):
+    _signed(checked_in, clinician, lot)
+    as_clinician.post(_url("record_addendum", checked_in), {"text": "Patient called: fine."})
+
+    page = as_clinician.get(_url("record", checked_in)).content.decode()
+
+    signature = f"Signed by {clinician.display_name} (registration "
+    assert page.count(signature) == 2  # the record and its addendum
+    assert f'<span data-testid="signer-registration">{clinician.registration_number}</span>' in page
+
+
+# Adverse events from the session ----------------------------------------------------------------
+
+
+def test_a_clinician_reaches_the_adverse_event_form_and_the_events_from_session_and_record(
+    as_clinician, checked_in, clinician
+):
+    AdverseEventFactory(session=checked_in, event_type="erythema")
+    records.record_start(session=checked_in, clinician=clinician, now=DURING_SESSION)
+    new_event = reverse("treatment_sessions:adverse_event_new", args=[checked_in.pk])
+
+    for url in (_url("session_detail", checked_in), _url("record", checked_in)):
+        page = as_clinician.get(url).content.decode()
+        assert "Record an adverse event" in page, url
+        assert f'href="{new_event}"' in page, url
+        assert "Erythema (redness)" in page, url
+
+
+def test_no_adverse_event_button_before_the_patient_has_attended(as_clinician, checked_in):
+    checked_in.status = SessionStatus.CONFIRMED
+    checked_in.save()
+    page = as_clinician.get(_url("session_detail", checked_in)).content.decode()
+    assert "Record an adverse event" not in page
+    assert "No adverse event recorded." in page
+
+
+def test_reception_sees_neither_the_adverse_events_nor_the_button_on_the_session_page(
+    client_as, checked_in
+):
+    AdverseEventFactory(session=checked_in, event_type="erythema")
+
+    page = client_as(Role.RECEPTION).get(_url("session_detail", checked_in)).content.decode()
+
+    assert "Record an adverse event" not in page
+    assert "Erythema" not in page and "Adverse events" not in page
+    assert not AccessLog.objects.exists()
+
+
+def test_an_admin_reads_the_sessions_adverse_events_but_records_none(client_as, checked_in):
+    AdverseEventFactory(session=checked_in, event_type="erythema")
+
+    page = client_as(Role.CLINIC_ADMIN).get(_url("session_detail", checked_in)).content.decode()
+
+    assert "Erythema (redness)" in page
+    assert "Record an adverse event" not in page
+    assert AccessLog.objects.get().page == "treatment_sessions:session_detail"

@@ -14,7 +14,13 @@ from formulations.tests.factories import (
     IngredientLineFactory,
     LotFactory,
 )
-from patients.tests.factories import MedicationFactory, ScreeningFactory, ScreeningRecheckFactory
+from patients.models import ConsentSignature
+from patients.tests.factories import (
+    MedicationFactory,
+    ScreeningFactory,
+    ScreeningRecheckFactory,
+    TreatmentConsentFactory,
+)
 from sessions import records
 from sessions.maintenance import maintenance_due
 from sessions.models import (
@@ -119,6 +125,99 @@ def test_a_relative_finding_without_override_links_to_the_screening(checked_in, 
     assert "anticoagulant" in gate.message
     assert gate.fix_label == "Record an override with a reason"
     assert gate.fix_url.endswith("/screening/" + str(patient.screenings.get().pk) + "/")
+
+
+def _unconsented_session(patient, clinician, room, plan):
+    """A checked-in session of a patient screened and re-checked today who signed nothing."""
+    screening = ScreeningFactory(patient=patient, screened_on=date(2026, 11, 2))
+    ScreeningRecheckFactory(screening=screening, checked_on=SESSION_DAY)
+    return TreatmentSessionFactory(
+        patient=patient, clinician=clinician, room=room, plan=plan, status="checked_in"
+    )
+
+
+def test_without_signed_consent_the_gate_names_both_texts_and_links_to_the_consent_form(
+    patient, clinician, room, course, dht_version
+):
+    session = _unconsented_session(patient, clinician, room, course)
+
+    gate = records.record_gate(session=session, on_date=SESSION_DAY)
+
+    assert not gate.allowed
+    assert gate.rule == "consent"
+    assert "has not signed the treatment consent" in gate.message
+    assert "the off-label statement for DHT-block record cocktail v" in gate.message
+    assert gate.fix_url == f"/patients/{patient.pk}/consent/new/?version={dht_version.pk}"
+    assert gate.fix_label == "Take the patient's consent"
+    with pytest.raises(RecordRefused, match="has not signed the treatment consent"):
+        _started(session, clinician)
+    assert not SessionRecord.objects.exists()
+
+
+def test_a_prescription_drug_needs_the_off_label_statement_as_well(
+    patient, clinician, room, course
+):
+    session = _unconsented_session(patient, clinician, room, course)
+    TreatmentConsentFactory(patient=patient, formulation_version=None)  # treatment text only
+
+    gate = records.record_gate(session=session, on_date=SESSION_DAY)
+
+    assert not gate.allowed
+    assert "treatment consent" not in gate.message
+    assert "has not signed the off-label statement for DHT-block record cocktail" in gate.message
+
+
+def test_an_off_label_statement_signed_for_another_version_does_not_count(
+    patient, clinician, room, course
+):
+    session = _unconsented_session(patient, clinician, room, course)
+    other = FormulationVersionFactory()
+    IngredientLineFactory(
+        version=other, ingredient=course.formulation_version.lines.first().ingredient
+    )
+    TreatmentConsentFactory(patient=patient, formulation_version=other)
+
+    gate = records.record_gate(session=session, on_date=SESSION_DAY)
+
+    assert not gate.allowed
+    assert gate.message.startswith("The patient has not signed the off-label statement for DHT")
+
+
+def test_a_drug_free_formulation_needs_only_the_treatment_consent(patient, clinician, room):
+    version = FormulationVersionFactory()
+    IngredientLineFactory(version=version)
+    plan = TreatmentPlanFactory(patient=patient, formulation_version=version)
+    session = _unconsented_session(patient, clinician, room, plan)
+    assert not records.record_gate(session=session, on_date=SESSION_DAY).allowed
+
+    TreatmentConsentFactory(patient=patient, formulation_version=None)
+
+    assert records.record_gate(session=session, on_date=SESSION_DAY).allowed
+
+
+def test_signing_checks_the_consent_again(patient, clinician, room, course, lot):
+    session = _unconsented_session(patient, clinician, room, course)
+    # A record started before consent was part of the gate, never signed.
+    record = SessionRecord.objects.create(
+        session=session, clinician=clinician, formulation_version=course.formulation_version
+    )
+    _complete(record, lot)
+
+    with pytest.raises(RecordRefused, match="has not signed the treatment consent"):
+        records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+
+    record.refresh_from_db()
+    session.refresh_from_db()
+    lot.refresh_from_db()
+    assert record.signed_at is None and session.status == SessionStatus.CHECKED_IN
+    assert lot.quantity_remaining == 10
+    TreatmentConsentFactory(patient=patient, formulation_version=course.formulation_version)
+    assert records.record_sign(record=record, by=clinician, now=DURING_SESSION).signed_at
+
+
+def test_the_cleared_fixture_patient_has_signed_both_texts(cleared_patient):
+    (signature,) = ConsentSignature.objects.filter(patient=cleared_patient)
+    assert sorted(signature.texts.values_list("kind", flat=True)) == ["off_label", "treatment"]
 
 
 def test_starting_twice_continues_the_same_record(checked_in, clinician):
@@ -450,6 +549,56 @@ def test_the_database_trigger_refuses_raw_sql_on_a_signed_record(signed):
     assert signed.injections.count() == 2
 
 
+# The signer's registration number --------------------------------------------------------------
+
+NO_REGISTRATION = (
+    "Add your professional registration number to your staff profile before signing (ask a "
+    "clinic admin)."
+)
+
+
+def test_signing_without_a_registration_number_is_refused(record, lot, clinician):
+    _complete(record, lot)
+    clinician.registration_number = ""
+    clinician.save()
+
+    with pytest.raises(RecordRefused) as refused:
+        records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+
+    assert refused.value.message == NO_REGISTRATION
+    record.refresh_from_db()
+    assert record.signed_at is None
+    assert record.session.status == SessionStatus.CHECKED_IN
+
+
+def test_an_addendum_without_a_registration_number_is_refused(signed, clinician):
+    clinician.registration_number = "  "
+    clinician.save()
+
+    with pytest.raises(RecordRefused) as refused:
+        records.addendum_add(record=signed, text="note", by=clinician, now=DURING_SESSION)
+
+    assert refused.value.message == NO_REGISTRATION
+    assert not RecordAddendum.objects.exists()
+
+
+def test_the_signature_keeps_the_registration_number_it_was_signed_with(
+    record, lot, clinician, time_machine
+):
+    _complete(record, lot)
+    time_machine.move_to(DURING_SESSION - timedelta(minutes=5), tick=False)
+    clinician.registration_number = "GMC 1111111"
+    clinician.save()
+    signed = records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+    time_machine.move_to(DURING_SESSION + timedelta(days=30), tick=False)
+    clinician.registration_number = "NMC 22A3333B"
+    clinician.save()
+
+    assert (
+        records.signer_registration_number(signer=clinician, at=signed.signed_at) == "GMC 1111111"
+    )
+
+
 # Addenda --------------------------------------------------------------------------------------
 
 
@@ -520,3 +669,14 @@ def test_a_recall_lists_the_session_recorded_through_signing(signed, lot, patien
     assert use.record.session.starts_at.date() == SESSION_DAY
     usage = version_usage().get(pk=lot.version_id)
     assert (usage.session_count, usage.patient_count) == (1, 1)
+
+
+def test_a_record_not_yet_signed_is_on_the_recall_list_but_not_yet_a_use(record, lot):
+    records.record_lot_add(record=record, lot=lot, volume_ml=D("1"), units_used=1)
+
+    (use,) = lot_recipients(lot=lot)
+
+    assert use.record.signed_at is None
+    usage = version_usage().get(pk=lot.version_id)
+    assert (usage.session_count, usage.patient_count) == (0, 0)
+    assert usage.first_use is None and usage.last_use is None

@@ -1,0 +1,41 @@
+"""What a patient still has to sign before a formulation version is injected."""
+
+import pytest
+
+from patients.consent import consent_missing
+from patients.tests.factories import (
+    PatientFactory,
+    PhotographyConsentFactory,
+    TreatmentConsentFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_patient_who_signed_nothing_misses_both_texts_for_a_drug(dht_version):
+    assert consent_missing(patient=PatientFactory(), formulation_version=dht_version) == [
+        "the treatment consent",
+        f"the off-label statement for {dht_version}",
+    ]
+
+
+def test_the_consent_signed_for_the_version_covers_it(dht_version):
+    patient = TreatmentConsentFactory(formulation_version=dht_version).patient
+    assert consent_missing(patient=patient, formulation_version=dht_version) == []
+
+
+def test_a_drug_free_version_needs_no_off_label_statement(vitamin_version):
+    patient = TreatmentConsentFactory(formulation_version=None).patient
+    assert consent_missing(patient=patient, formulation_version=vitamin_version) == []
+
+
+def test_photography_consent_is_not_treatment_consent(vitamin_version):
+    patient = PhotographyConsentFactory().patient
+    assert consent_missing(patient=patient, formulation_version=vitamin_version) == [
+        "the treatment consent"
+    ]
+
+
+def test_another_patients_consent_does_not_count(dht_version):
+    TreatmentConsentFactory(formulation_version=dht_version)
+    assert len(consent_missing(patient=PatientFactory(), formulation_version=dht_version)) == 2
