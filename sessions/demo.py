@@ -187,6 +187,8 @@ def _running_course(
         kind=PlanKind.MILD_MODERATE,
         status=PlanStatus.ACTIVE,
     )
+    # Consent is signed when the course is planned, before its first injection.
+    _sign_consent(patient=patient, version=version, clinician=clinician, at=now)
     for n in range(plan.number_of_sessions):
         day = first + timedelta(days=14 * n)
         if not (checked_in_today and n == 0):
@@ -194,8 +196,6 @@ def _running_course(
         gate = session_clearance(patient=patient, formulation_version=version, on_date=day)
         if checked_in_today and n == 0:
             status, extra = SessionStatus.CHECKED_IN, {"checked_in_at": now, "confirmed_at": now}
-            # In the clinic now, about to be treated: consent is signed before the injection.
-            _sign_consent(patient=patient, version=version, clinician=clinician, at=now)
         elif n == 0 or (n == 1 and day - first < timedelta(days=14)):
             status, extra = SessionStatus.CONFIRMED, {"confirmed_at": now}
         else:

@@ -124,8 +124,9 @@ def test_the_treated_demo_patients_signed_their_consent_before_the_first_injecti
     assert signature.signed_at < first_record.signed_at
     assert signature.witness.username == "clinician"
 
+    signed = ConsentSignature.objects.count()
     demo.seed(clinic=clinic)
-    assert ConsentSignature.objects.count() == 2
+    assert ConsentSignature.objects.count() == signed
 
 
 def test_the_demo_clinician_can_sign_records(db):
@@ -133,3 +134,18 @@ def test_the_demo_clinician_can_sign_records(db):
 
     seed_clinic()
     assert StaffProfile.objects.get(user__username="clinician").registration_number
+
+
+@time_machine.travel(WEDNESDAY, tick=False)
+def test_every_demo_patient_on_a_running_course_has_signed_consent(db):
+    from patients.consent import consent_missing
+
+    seed_all()
+
+    running = TreatmentPlan.objects.filter(status=PlanStatus.ACTIVE).select_related("patient")
+    assert running.exists()
+    for plan in running:
+        missing = consent_missing(
+            patient=plan.patient, formulation_version=plan.formulation_version
+        )
+        assert missing == [], plan.patient.full_name
