@@ -14,7 +14,7 @@ from clinic.access import permission_required
 from clinic.roles import Role, user_role
 from patients import audit
 
-from . import adverse_events
+from . import adverse_events, records
 from .adverse_event_forms import AdverseEventForm, VoidForm
 from .adverse_events import ADD, CHANGE, VIEW
 from .models import AdverseEvent, TreatmentSession
@@ -90,7 +90,7 @@ def adverse_event_new(request, pk: int):
     form = AdverseEventForm(
         request.POST or None,
         lots=lots,
-        initial={"onset_on": adverse_events.session_local_date(session=session)},
+        initial={"onset_on": records.session_local_date(session=session)},
     )
     if request.method == "POST" and form.is_valid():
         try:

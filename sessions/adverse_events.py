@@ -5,7 +5,7 @@ events"; issue 6)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from urllib.parse import urljoin
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from .models import (
     SessionStatus,
     TreatmentSession,
 )
+from .records import session_local_date
 
 ADD = "treatment_sessions.add_adverseevent"
 CHANGE = "treatment_sessions.change_adverseevent"
@@ -57,11 +58,6 @@ def _require_clinician(user) -> None:
     # clinician's job, so it needs the add permission that only clinicians have.
     if not (user.has_perm(ADD) and user.has_perm(CHANGE)):
         raise PermissionDenied("Only a clinician can record or change an adverse event.")
-
-
-def session_local_date(*, session: TreatmentSession) -> date:
-    """The day of the session in its clinic's time zone."""
-    return session.starts_at.astimezone(session.room.clinic.zone).date()
 
 
 def adverse_event_lots(*, session: TreatmentSession) -> QuerySet[Lot]:
