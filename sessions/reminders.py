@@ -15,6 +15,7 @@ sent: an opt-out (an SMS "STOP") between the two cancels the row instead of send
 
 import logging
 import time as monotonic_clock
+import traceback
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -907,8 +908,14 @@ def send_reminder(*, reminder: Reminder, now: datetime, clinic: Clinic | None = 
         # lease turns it `unknown`; retrying here could text the patient twice.
         raise
     except Exception as exc:  # noqa: BLE001 — any provider error is a failed attempt
-        # The exception text may quote an address or a phone number: keep only its type.
-        logger.exception("Reminder %s could not be sent", reminder.pk)
+        # The exception text may quote an address or a phone number: log its type and where it
+        # was raised (the frames), never its message.
+        logger.error(
+            "Reminder %s could not be sent (%s)\n%s",
+            reminder.pk,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         return _failed(
             reminder, clinic=clinic, now=now, reason=f"Sending failed ({type(exc).__name__})."
         )

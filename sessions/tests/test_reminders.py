@@ -487,8 +487,8 @@ def test_a_failing_provider_is_retried_with_backoff_then_the_reminder_fails(
     assert len(calls) == 5
 
 
-def test_an_unexpected_provider_error_keeps_patient_data_out_of_the_stored_reason(
-    open_clinic, clinician, room, patient, desk_user, monkeypatch
+def test_an_unexpected_provider_error_keeps_patient_data_out_of_the_reason_and_the_log(
+    open_clinic, clinician, room, patient, desk_user, monkeypatch, caplog
 ):
     def crashing(*, reminder, message, clinic):
         raise RuntimeError(f"cannot deliver to {reminder.patient.email}")
@@ -496,7 +496,11 @@ def test_an_unexpected_provider_error_keeps_patient_data_out_of_the_stored_reaso
     monkeypatch.setattr(reminders, "deliver_message", crashing)
     _book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 27, 10), desk_user)
 
-    assert dispatch_due_reminders(now=MONDAY).deferred == 1
+    with caplog.at_level("DEBUG"):
+        assert dispatch_due_reminders(now=MONDAY).deferred == 1
+
+    assert "RuntimeError" in caplog.text
+    assert patient.email not in caplog.text
 
     row = Reminder.objects.get(kind=ReminderKind.BOOKING_CONFIRMATION)
     assert row.last_error == "Sending failed (RuntimeError)."
