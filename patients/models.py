@@ -536,8 +536,30 @@ class ConsentText(models.Model):
         return f"{self.title} v{self.version}"
 
 
+class SignedConsentError(ValidationError):
+    """A change to a signed consent was refused."""
+
+
+SIGNED_CONSENT_MESSAGE = (
+    "A signed consent is part of the clinical record and can never be changed or deleted."
+)
+
+
+class ConsentSignatureQuerySet(models.QuerySet):
+    # Bulk paths skip save() and delete(): they refuse too.
+    def update(self, **kwargs):
+        raise SignedConsentError(SIGNED_CONSENT_MESSAGE)
+
+    def delete(self):
+        raise SignedConsentError(SIGNED_CONSENT_MESSAGE)
+
+    update.queryset_only = True
+    delete.queryset_only = True
+
+
 class ConsentSignature(models.Model):
-    """A patient's signed consent: the exact text shown is stored with the signature."""
+    """A patient's signed consent: the exact text shown is stored with the signature. Once
+    signed it never changes (the texts are attached in the same transaction as the signing)."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
     formulation_version = models.ForeignKey(
@@ -556,6 +578,7 @@ class ConsentSignature(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
 
+    objects = ConsentSignatureQuerySet.as_manager()
     history = HistoricalRecords(m2m_fields=[texts])
 
     class Meta:
@@ -570,6 +593,14 @@ class ConsentSignature(models.Model):
 
     def __str__(self):
         return f"Consent {self.pk}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and type(self).objects.filter(pk=self.pk).exists():
+            raise SignedConsentError(SIGNED_CONSENT_MESSAGE)
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise SignedConsentError(SIGNED_CONSENT_MESSAGE)
 
 
 # Outcomes (DOMAIN.md "Outcome measures"): progress is the change from the baseline measured at

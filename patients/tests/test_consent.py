@@ -3,6 +3,7 @@
 import pytest
 
 from patients.consent import consent_missing
+from patients.models import ConsentSignature, SignedConsentError
 from patients.tests.factories import (
     PatientFactory,
     PhotographyConsentFactory,
@@ -39,3 +40,30 @@ def test_photography_consent_is_not_treatment_consent(vitamin_version):
 def test_another_patients_consent_does_not_count(dht_version):
     TreatmentConsentFactory(formulation_version=dht_version)
     assert len(consent_missing(patient=PatientFactory(), formulation_version=dht_version)) == 2
+
+
+# A signed consent is part of the record: no path changes or deletes it ------------------------
+
+
+def test_a_signed_consent_cannot_be_edited_and_saved():
+    signature = TreatmentConsentFactory(formulation_version=None)
+    signature.typed_name = "Someone Else"
+
+    with pytest.raises(SignedConsentError):
+        signature.save()
+
+    signature.refresh_from_db()
+    assert signature.typed_name != "Someone Else"
+
+
+def test_a_signed_consent_cannot_be_deleted_by_any_path():
+    signature = TreatmentConsentFactory(formulation_version=None)
+
+    with pytest.raises(SignedConsentError):
+        signature.delete()
+    with pytest.raises(SignedConsentError):
+        ConsentSignature.objects.filter(pk=signature.pk).delete()
+    with pytest.raises(SignedConsentError):
+        ConsentSignature.objects.filter(pk=signature.pk).update(typed_name="x")
+
+    assert ConsentSignature.objects.filter(pk=signature.pk).exists()

@@ -67,17 +67,23 @@ def course(patient, clinician, dht_version):
 
 
 @pytest.fixture
-def cleared_patient(patient, clinician, dht_version):
-    """Screened three weeks ago, re-checked on the session's day, and signed the treatment
-    consent with the off-label statement for the dutasteride version."""
+def screened_patient(patient, clinician):
+    """Screened three weeks ago and re-checked on the session's day; no consent signed yet."""
     screening = ScreeningFactory(
         patient=patient, screened_on=date(2026, 11, 2), clinician=clinician.user
     )
     ScreeningRecheckFactory(screening=screening, checked_on=SESSION_DAY, clinician=clinician.user)
-    TreatmentConsentFactory(
-        patient=patient, formulation_version=dht_version, witness=clinician.user
-    )
     return patient
+
+
+@pytest.fixture
+def cleared_patient(screened_patient, clinician, dht_version):
+    """Screened, re-checked, and signed the treatment consent with the off-label statement for
+    the dutasteride version."""
+    TreatmentConsentFactory(
+        patient=screened_patient, formulation_version=dht_version, witness=clinician.user
+    )
+    return screened_patient
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ from django.urls import reverse
 from clinic.models import AccessLog
 from clinic.roles import Role
 from formulations.tests.factories import FormulationVersionFactory, LotFactory
-from patients.models import ConsentSignature
 from sessions import records
 from sessions.models import SessionRecord, SessionStatus
-from sessions.tests.factories import AdverseEventFactory
-from sessions.tests.records_fixtures import DURING_SESSION
+from sessions.tests.factories import AdverseEventFactory, TreatmentSessionFactory
+from sessions.tests.records_fixtures import DURING_SESSION, SESSION_START
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -240,9 +239,19 @@ def test_the_dashboard_flags_a_clinicians_records_unsigned_after_24_hours(
 
 
 def test_the_page_sends_a_patient_without_consent_to_the_consent_form(
-    as_clinician, checked_in, cleared_patient, dht_version
+    as_clinician, screened_patient, clinician, room, course, dht_version
 ):
-    ConsentSignature.objects.filter(patient=cleared_patient).delete()
+    checked_in = TreatmentSessionFactory(
+        patient=screened_patient,
+        clinician=clinician,
+        room=room,
+        plan=course,
+        sequence=1,
+        starts_at=SESSION_START,
+        status=SessionStatus.CHECKED_IN,
+        checked_in_at=SESSION_START,
+    )
+    cleared_patient = screened_patient
 
     page = as_clinician.get(_url("record", checked_in)).content.decode()
 
