@@ -1,6 +1,7 @@
 """What a patient still has to sign before a formulation version is injected."""
 
 import pytest
+from django.db import IntegrityError, connection, transaction
 
 from patients.consent import consent_missing
 from patients.models import ConsentSignature, SignedConsentError
@@ -67,3 +68,25 @@ def test_a_signed_consent_cannot_be_deleted_by_any_path():
         ConsentSignature.objects.filter(pk=signature.pk).update(typed_name="x")
 
     assert ConsentSignature.objects.filter(pk=signature.pk).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the trigger is PostgreSQL-only (SQLite has none)"
+)
+def test_the_database_trigger_refuses_raw_sql_on_a_signed_consent():
+    signature = TreatmentConsentFactory(formulation_version=None)
+    statements = [
+        "UPDATE patients_consentsignature SET typed_name = 'x' WHERE id = %s",
+        "DELETE FROM patients_consentsignature WHERE id = %s",
+    ]
+    for sql in statements:
+        with (
+            pytest.raises(IntegrityError, match="cannot change"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [signature.pk])
+
+    signature.refresh_from_db()
+    assert signature.typed_name != "x"
