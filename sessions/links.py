@@ -142,6 +142,10 @@ def patient_link_mark_used(*, link: PatientLink, now: datetime) -> None:
 # What a patient may do through a live link ------------------------------------------------------
 
 
+# The change reason in a session's history when the patient acted through their link.
+BY_PATIENT_LINK = "By the patient, through their reminder link"
+
+
 def patient_cancel_deadline(*, link: PatientLink, clinic) -> datetime:
     """The last moment the patient may cancel online; after it they must phone the clinic,
     so a same-day gap in the calendar reaches a person who can fill it."""
@@ -155,8 +159,8 @@ def patient_link_confirm(*, link: PatientLink, now: datetime) -> TreatmentSessio
 
     session = link.session
     if session.status != SessionStatus.CONFIRMED:
-        # by=None: no staff member made this change; the history shows it came from the link.
-        session = confirm_session(session=session, by=None, now=now)
+        # by=None: no staff member made this change; the history says it came from the link.
+        session = confirm_session(session=session, by=None, now=now, change_reason=BY_PATIENT_LINK)
     patient_link_mark_used(link=link, now=now)
     return session
 
@@ -181,6 +185,7 @@ def patient_link_cancel(
         reason=f"Cancelled by the patient online: {reason.strip()}" if reason.strip() else "",
         by=None,
         now=now,
+        change_reason=BY_PATIENT_LINK,
     )
     patient_link_mark_used(link=link, now=now)
     return session

@@ -599,7 +599,10 @@ def _refuse_unless(session: TreatmentSession, allowed: tuple, action: str):
         )
 
 
-def confirm_session(*, session: TreatmentSession, by, now: datetime) -> TreatmentSession:
+def confirm_session(
+    *, session: TreatmentSession, by, now: datetime, change_reason: str = ""
+) -> TreatmentSession:
+    """`change_reason` goes into the session's history: who acted when no staff member did."""
     with transaction.atomic():
         session = _locked(session)
         _refuse_unless(session, (SessionStatus.SCHEDULED,), "confirmed")
@@ -608,6 +611,7 @@ def confirm_session(*, session: TreatmentSession, by, now: datetime) -> Treatmen
             now,
             by,
         )
+        session._change_reason = change_reason or None
         session.save(update_fields=["status", "confirmed_at", "status_changed_by"])
     return session
 
@@ -634,7 +638,14 @@ def check_in_session(
 
 
 def cancel_session(
-    *, clinic: Clinic, session: TreatmentSession, by_patient: bool, reason: str, by, now: datetime
+    *,
+    clinic: Clinic,
+    session: TreatmentSession,
+    by_patient: bool,
+    reason: str,
+    by,
+    now: datetime,
+    change_reason: str = "",
 ) -> TreatmentSession:
     if not reason.strip():
         raise SchedulingRefused("cancel", "Say why the session is cancelled.")
@@ -646,6 +657,7 @@ def cancel_session(
         )
         session.status_reason = reason.strip()
         session.cancelled_at, session.status_changed_by = now, by
+        session._change_reason = change_reason or None
         session.save(update_fields=["status", "status_reason", "cancelled_at", "status_changed_by"])
         patient_links_revoke_for_session(session=session, now=now)
         reminders_on_cancelled(session=session, now=now, clinic=clinic)

@@ -216,6 +216,9 @@ def test_the_patient_confirms_with_a_post(anon, link_path, session):
     session.refresh_from_db()
     assert session.status == SessionStatus.CONFIRMED
     assert session.status_changed_by is None
+    # no staff member acted: the history says who did
+    latest = session.history.order_by("-history_id").first()
+    assert latest.history_change_reason == "By the patient, through their reminder link"
     page = anon.get(link_path).content.decode()
     assert "your appointment is confirmed" in page
     assert "Confirm I will come" not in page
@@ -237,6 +240,9 @@ def test_the_patient_cancels_before_the_cutoff_and_the_link_then_dies(anon, link
     session.refresh_from_db()
     assert session.status == SessionStatus.CANCELLED_BY_PATIENT
     assert "Away on business" in session.status_reason
+    assert session.history.order_by("-history_id").first().history_change_reason == (
+        "By the patient, through their reminder link"
+    )
     assert anon.get(link_path).status_code == 410
 
 
