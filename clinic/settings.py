@@ -189,6 +189,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions.tasks.dispatch_due_reminders",
         "schedule": 60.0,
     },
+    # Serious adverse events reach clinic admins by email from this sweep.
+    "notify-serious-adverse-events": {
+        "task": "sessions.tasks_safety.notify_serious_adverse_events",
+        "schedule": 60.0,
+    },
 }
 
 # SMS ----------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ events"; issue 6)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from urllib.parse import urljoin
 
@@ -27,6 +28,8 @@ from .models import (
     TreatmentSession,
 )
 from .records import session_local_date
+
+logger = logging.getLogger(__name__)
 
 ADD = "treatment_sessions.add_adverseevent"
 CHANGE = "treatment_sessions.change_adverseevent"
@@ -102,13 +105,6 @@ def _check(*, event: AdverseEvent, now: datetime) -> None:
     event.full_clean()
 
 
-def _notify_when_committed(event: AdverseEvent) -> None:
-    from .tasks_safety import notify_serious_adverse_event
-
-    event_id = event.pk
-    transaction.on_commit(lambda: notify_serious_adverse_event.delay(event_id))
-
-
 @transaction.atomic
 def adverse_event_record(*, session: TreatmentSession, by, now: datetime, **fields) -> AdverseEvent:
     """Record an adverse event after `session`; a serious one notifies the clinic admins."""
@@ -136,9 +132,10 @@ def adverse_event_record(*, session: TreatmentSession, by, now: datetime, **fiel
         **fields,
     )
     _check(event=event, now=now)
+    # A serious event is emailed to the admins by the next beat sweep
+    # (serious_events_notify_admins), not from here: the clinician's form never waits on the
+    # broker or the mail server.
     event.save()
-    if event.serious:
-        _notify_when_committed(event)
     return event
 
 
@@ -165,15 +162,15 @@ def adverse_event_update(*, event: AdverseEvent, by, now: datetime, **fields) ->
         setattr(event, name, fields[name])
     update_fields = list(changed)
     if event.serious and not was_serious:
-        # A newly serious event waits for an admin again, whoever saw it before.
+        # A newly serious event waits for an admin again, whoever saw it before, and the next
+        # sweep emails the admins about it.
         event.acknowledged_at = None
         event.acknowledged_by = None
-        update_fields += ["acknowledged_at", "acknowledged_by"]
+        event.admins_notified_at = None
+        update_fields += ["acknowledged_at", "acknowledged_by", "admins_notified_at"]
     _check(event=event, now=now)
     event._change_reason = f"Updated by {by.get_username()}"
     event.save(update_fields=update_fields)
-    if event.serious and not was_serious:
-        _notify_when_committed(event)
     return event
 
 
@@ -258,6 +255,36 @@ def clinic_admin_emails() -> list[str]:
 def adverse_event_url(*, event: AdverseEvent) -> str:
     path = reverse("treatment_sessions:adverse_event_detail", kwargs={"event_id": event.pk})
     return urljoin(settings.SITE_URL, path)
+
+
+def serious_events_notify_admins(*, now: datetime) -> int:
+    """Email the clinic admins about every serious event not announced yet; returns how many
+    events were announced. Beat runs it every minute (DESIGN.md decision 1, as the reminder
+    outbox): each event is claimed with a conditional update before its email goes, so two
+    sweeps never send it twice; a mail server error releases the claim for the next sweep."""
+    pending = AdverseEvent.objects.filter(
+        serious=True,
+        voided_at__isnull=True,
+        acknowledged_at__isnull=True,
+        admins_notified_at__isnull=True,
+    ).select_related("patient")
+    announced = 0
+    for event in pending:
+        claimed = AdverseEvent.objects.filter(pk=event.pk, admins_notified_at__isnull=True)
+        if claimed.update(admins_notified_at=now) != 1:
+            continue  # another sweep has it
+        try:
+            serious_event_notify_admins(event=event)
+        except Exception as exc:  # noqa: BLE001 — any mail error: try again next minute
+            AdverseEvent.objects.filter(pk=event.pk).update(admins_notified_at=None)
+            logger.error(
+                "Serious adverse event %s: the admins' email failed (%s)",
+                event.pk,
+                type(exc).__name__,
+            )
+            continue
+        announced += 1
+    return announced
 
 
 def serious_event_notify_admins(*, event: AdverseEvent) -> int:

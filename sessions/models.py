@@ -649,7 +649,10 @@ class AdverseEvent(models.Model):
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    # A serious event reaches clinic admins on their dashboard until one of them acknowledges it.
+    # A serious event reaches clinic admins on their dashboard until one of them acknowledges it,
+    # and by email from the beat sweep, which sets this when it claims the event (outbox-style:
+    # a broker outage delays the email, never loses it).
+    admins_notified_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -1,7 +1,7 @@
 """Adverse events: recorded at or after the session, updated as they evolve, voided not deleted;
 a serious event reaches every clinic admin by email and on their dashboard."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -17,6 +17,7 @@ from sessions.adverse_events import (
     adverse_event_record,
     adverse_event_update,
     adverse_event_void,
+    serious_events_notify_admins,
 )
 from sessions.models import AdverseEvent, SessionStatus
 from sessions.tests.factories import (
@@ -215,11 +216,13 @@ def test_a_voided_event_stays_with_its_reason_and_cannot_change(session, doctor)
 
 
 def test_a_serious_event_emails_every_active_admin_without_the_patients_name(
-    session, doctor, admins, django_capture_on_commit_callbacks
+    session, doctor, admins
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        event = adverse_event_record(session=session, by=doctor.user, now=THURSDAY, **ANAPHYLAXIS)
+    event = adverse_event_record(session=session, by=doctor.user, now=THURSDAY, **ANAPHYLAXIS)
 
+    announced = serious_events_notify_admins(now=THURSDAY + timedelta(minutes=1))
+
+    assert announced == 1
     assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in admins)
     message = mail.outbox[0]
     assert session.patient.record_number in message.subject
@@ -228,41 +231,71 @@ def test_a_serious_event_emails_every_active_admin_without_the_patients_name(
         assert private not in message.subject + message.body
 
 
-def test_a_mild_event_emails_nobody(session, doctor, admins, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        adverse_event_record(session=session, by=doctor.user, now=THURSDAY, **MILD_PAIN)
+def test_the_next_sweep_does_not_email_the_same_event_again(session, doctor, admins):
+    adverse_event_record(session=session, by=doctor.user, now=THURSDAY, **ANAPHYLAXIS)
 
+    serious_events_notify_admins(now=THURSDAY + timedelta(minutes=1))
+    again = serious_events_notify_admins(now=THURSDAY + timedelta(minutes=2))
+
+    assert again == 0
+    assert len(mail.outbox) == len(admins)
+
+
+def test_recording_a_serious_event_does_not_wait_on_the_broker(session, doctor, admins):
+    # The clinician's form must not fail or hang when Redis is down: recording publishes no
+    # Celery message at all, the beat sweep sends the email.
+    from unittest import mock
+
+    with mock.patch("kombu.Producer.publish") as publish:
+        adverse_event_record(session=session, by=doctor.user, now=THURSDAY, **ANAPHYLAXIS)
+
+    publish.assert_not_called()
     assert mail.outbox == []
 
 
-def test_an_event_that_becomes_serious_notifies_the_admins(
-    session, doctor, admins, django_capture_on_commit_callbacks
+def test_a_mail_server_error_leaves_the_event_for_the_next_sweep(
+    session, doctor, admins, monkeypatch
 ):
-    event = adverse_event_record(session=session, by=doctor.user, now=THURSDAY, **MILD_PAIN)
+    adverse_event_record(session=session, by=doctor.user, now=THURSDAY, **ANAPHYLAXIS)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        adverse_event_update(event=event, by=doctor.user, now=THURSDAY, serious=True)
+    def refused(*args, **kwargs):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr("sessions.adverse_events.send_mass_mail", refused)
+    assert serious_events_notify_admins(now=THURSDAY + timedelta(minutes=1)) == 0
+    monkeypatch.undo()
+
+    assert serious_events_notify_admins(now=THURSDAY + timedelta(minutes=2)) == 1
+    assert len(mail.outbox) == len(admins)
+
+
+def test_a_mild_event_emails_nobody(session, doctor, admins):
+    adverse_event_record(session=session, by=doctor.user, now=THURSDAY, **MILD_PAIN)
+
+    assert serious_events_notify_admins(now=THURSDAY + timedelta(minutes=1)) == 0
+    assert mail.outbox == []
+
+
+def test_an_event_that_becomes_serious_notifies_the_admins(session, doctor, admins):
+    event = adverse_event_record(session=session, by=doctor.user, now=THURSDAY, **MILD_PAIN)
+    serious_events_notify_admins(now=THURSDAY + timedelta(minutes=1))
+
+    adverse_event_update(event=event, by=doctor.user, now=THURSDAY, serious=True)
+    serious_events_notify_admins(now=THURSDAY + timedelta(minutes=2))
 
     assert len(mail.outbox) == 2
 
 
-def test_the_task_carries_only_the_event_id(session, doctor, django_capture_on_commit_callbacks):
-    from unittest import mock
-
-    with (
-        mock.patch("sessions.tasks_safety.notify_serious_adverse_event.delay") as delay,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        event = adverse_event_record(session=session, by=doctor.user, now=THURSDAY, **ANAPHYLAXIS)
-
-    delay.assert_called_once_with(event.pk)
-
-
-def test_the_worker_knows_the_notification_task():
+def test_beat_runs_the_notification_sweep_every_minute(settings):
     from clinic.celery import app
 
     app.loader.import_default_modules()
-    assert "sessions.tasks_safety.notify_serious_adverse_event" in app.tasks
+    name = "sessions.tasks_safety.notify_serious_adverse_events"
+    assert name in app.tasks
+    schedule = {
+        entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    assert schedule[name] == 60.0
 
 
 def test_a_serious_event_waits_on_the_admin_dashboard_until_acknowledged(
