@@ -664,6 +664,9 @@ class AdverseEvent(models.Model):
 
     class Meta:
         ordering = ["-onset_on", "-pk"]
+        permissions = [
+            ("view_safety_report", "Can see adverse events per formulation version and lot"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ctcae_grade__gte=1) & Q(ctcae_grade__lte=5),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import adverse_event_views, optout_views, record_views, reminder_views, views
+from . import adverse_event_views, optout_views, record_views, reminder_views, report_views, views
 
 app_name = "treatment_sessions"
 
@@ -45,6 +45,7 @@ urlpatterns = [
         name="adverse_event_acknowledge",
     ),
     path("maintenance/", views.maintenance, name="maintenance"),
+    path("reports/safety/", report_views.safety_report_view, name="safety_report"),
     path("reminders/", reminder_views.reminders, name="reminders"),
     path(
         "reminders/<int:pk>/retry/",

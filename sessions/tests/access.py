@@ -24,6 +24,7 @@ EXPECTED = {
     "treatment_sessions:plan_stop": CLINICAL,
     "treatment_sessions:plan_complete": CLINICAL,
     "treatment_sessions:maintenance": ALL_STAFF,
+    "treatment_sessions:safety_report": ADMINS,
     "treatment_sessions:maintenance_contact": DESK,
     "treatment_sessions:reminders": DESK,
     "treatment_sessions:reminder_retry": DESK,
