@@ -92,7 +92,16 @@ def seed(*, clinic) -> None:
     if AdverseEvent.objects.filter(session=session).exists():
         return
     onset = session.starts_at.astimezone(clinic.zone).date()
-    common = {"onset_on": onset, "causality": "probable", "outcome": "resolved", "serious": False}
+    # The lot the record names, so the safety report can tie the events to it.
+    used = getattr(session, "record", None)
+    lot = used.lots_used.first().lot if used is not None and used.lots_used.exists() else None
+    common = {
+        "onset_on": onset,
+        "causality": "probable",
+        "outcome": "resolved",
+        "serious": False,
+        "lot": lot,
+    }
     adverse_event_record(
         session=session,
         by=clinician,

@@ -26,6 +26,9 @@ def test_the_demo_gives_two_patients_a_progress_chart_and_two_resolved_events(se
     events = AdverseEvent.objects.all()
     assert sorted(e.event_type for e in events) == ["erythema", "pain"]
     assert {e.outcome for e in events} == {"resolved"}
+    # each names the lot its session's signed record used, for the safety report
+    for event in events:
+        assert event.lot_id == event.session.record.lots_used.get().lot_id
 
     client.login(username="clinician", password="mesotrack-demo")
     page = client.get(reverse("patients:clinical", args=[min(patients)])).content.decode()
