@@ -25,6 +25,7 @@ from .links import (
     patient_link_resolve,
 )
 from .models import SessionStatus
+from .reminders import patient_zone
 from .scheduling import SchedulingRefused
 
 BASE = "sessions/patient_link_base.html"
@@ -49,9 +50,8 @@ def _dead(request, refusal: PatientLinkInvalid):
 
 
 def _zone(link, clinic) -> zoneinfo.ZoneInfo:
-    if link.patient.time_zone:
-        return zoneinfo.ZoneInfo(link.patient.time_zone)
-    return clinic.zone
+    # The zone the patient's reminders are worded in, so the page and the messages agree.
+    return patient_zone(patient=link.patient, clinic=clinic)
 
 
 def _page(request, link, *, cancel_form=None, refusal: str = "", status: int = 200):
