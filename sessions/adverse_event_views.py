@@ -2,36 +2,19 @@
 acknowledge serious ones. Reception never opens them (clinical data). Each page that shows an
 event is written to the access log, as the patient's clinical pages are."""
 
-from functools import wraps
-
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import permission_required
-from clinic.roles import Role, user_role
 from patients import audit
 
 from . import adverse_events, records
 from .adverse_event_forms import AdverseEventForm, VoidForm
-from .adverse_events import ADD, CHANGE, VIEW
+from .adverse_events import ACKNOWLEDGE, ADD, CHANGE, VIEW
 from .models import AdverseEvent, TreatmentSession
-
-
-def _clinic_admins_only(view):
-    """Acknowledging is the clinic admins' job; clinicians hold the same model permissions."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        role = user_role(request.user)
-        if role != Role.CLINIC_ADMIN:
-            who = f"The {role.label.lower()} role" if role else "Your account"
-            raise PermissionDenied(f"{who} does not give access to this page.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _log(request, patient) -> None:
@@ -116,7 +99,7 @@ def _detail(request, event: AdverseEvent, *, form=None, void_form=None, status=2
         "event": event,
         "form": form if can_change else None,
         "void_form": (void_form or VoidForm()) if can_change else None,
-        "can_acknowledge": user_role(request.user) == Role.CLINIC_ADMIN
+        "can_acknowledge": request.user.has_perm(ACKNOWLEDGE)
         and event.serious
         and event.acknowledged_at is None
         and event.voided_at is None,
@@ -180,8 +163,7 @@ def adverse_event_void(request, event_id: int):
     return redirect("treatment_sessions:adverse_event_detail", event_id=event.pk)
 
 
-@permission_required(VIEW, CHANGE)
-@_clinic_admins_only
+@permission_required(VIEW, ACKNOWLEDGE)
 @require_POST
 def adverse_event_acknowledge(request, event_id: int):
     event = _event(event_id)

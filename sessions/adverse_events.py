@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from clinic.roles import Role, user_role
+from clinic.roles import Role
 from formulations.models import Lot
 
 from .models import (
@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 ADD = "treatment_sessions.add_adverseevent"
 CHANGE = "treatment_sessions.change_adverseevent"
 VIEW = "treatment_sessions.view_adverseevent"
+ACKNOWLEDGE = "treatment_sessions.acknowledge_adverseevent"
 
 # What a clinician may set when recording or updating an event; the rest is bookkeeping.
 EVENT_FIELDS = (
@@ -192,7 +193,7 @@ def adverse_event_void(*, event: AdverseEvent, by, reason: str, now: datetime) -
 @transaction.atomic
 def adverse_event_acknowledge(*, event: AdverseEvent, by, now: datetime) -> AdverseEvent:
     """A clinic admin has seen a serious event: it leaves the admins' dashboard panel."""
-    if user_role(by) != Role.CLINIC_ADMIN or not by.has_perm(CHANGE):
+    if not by.has_perm(ACKNOWLEDGE):
         raise PermissionDenied("Only a clinic admin can acknowledge a serious adverse event.")
     event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
     if not event.serious:

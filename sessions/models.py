@@ -666,6 +666,7 @@ class AdverseEvent(models.Model):
         ordering = ["-onset_on", "-pk"]
         permissions = [
             ("view_safety_report", "Can see adverse events per formulation version and lot"),
+            ("acknowledge_adverseevent", "Can acknowledge a serious adverse event"),
         ]
         constraints = [
             models.CheckConstraint(

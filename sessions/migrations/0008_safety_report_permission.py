@@ -1,4 +1,5 @@
-"""The safety report (adverse events per formulation version and lot) is the clinic admins'."""
+"""The safety report (adverse events per formulation version and lot) and the acknowledgement of
+serious adverse events are the clinic admins'."""
 
 from django.db import migrations
 
@@ -7,7 +8,16 @@ from clinic.roles import grant_permissions
 
 def grant(apps, schema_editor):
     # Clinic admins audit harm across patients (DOMAIN.md: admins run safety reports).
-    grant_permissions(apps, {"clinic admin": ["treatment_sessions.view_safety_report"]})
+    # Acknowledging a serious event is theirs too: clinicians record events, admins review them.
+    grant_permissions(
+        apps,
+        {
+            "clinic admin": [
+                "treatment_sessions.view_safety_report",
+                "treatment_sessions.acknowledge_adverseevent",
+            ]
+        },
+    )
 
 
 class Migration(migrations.Migration):
@@ -22,7 +32,11 @@ class Migration(migrations.Migration):
             options={
                 "ordering": ["-onset_on", "-pk"],
                 "permissions": [
-                    ("view_safety_report", "Can see adverse events per formulation version and lot")
+                    (
+                        "view_safety_report",
+                        "Can see adverse events per formulation version and lot",
+                    ),
+                    ("acknowledge_adverseevent", "Can acknowledge a serious adverse event"),
                 ],
             },
         ),
