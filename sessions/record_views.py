@@ -226,6 +226,34 @@ def record_injection_add(request, pk: int):
 
 
 @permission_required(CHANGE)
+def record_injection_edit(request, pk: int, injection_id: int):
+    """Correct one zone's entry on an unsigned record (a mistyped volume, the wrong gauge)."""
+    session = _session(pk)
+    record = _record_or_404(session)
+    if (refused := _signed_refusal(request, record)) is not None:
+        return refused
+    injection = get_object_or_404(Injection, pk=injection_id, record=record)
+    form = InjectionForm(request.POST or None, instance=injection)
+    if request.method == "POST" and form.is_valid():
+        try:
+            records.injection_change(
+                injection=injection,
+                **{name: form.cleaned_data[name] for name in form.Meta.fields},
+            )
+        except RecordRefused as refusal:
+            _refusal_to_form(form, refusal)
+        else:
+            messages.success(request, f"{injection.get_zone_display()}: injection corrected.")
+            return _back(session)
+    return render(
+        request,
+        "sessions/record_injection_edit.html",
+        {"session": session, "record": record, "injection": injection, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@permission_required(CHANGE)
 @require_POST
 def record_injection_remove(request, pk: int, injection_id: int):
     session = _session(pk)

@@ -71,6 +71,11 @@ urlpatterns = [
         name="record_injection_add",
     ),
     path(
+        "sessions/<int:pk>/record/injections/<int:injection_id>/",
+        record_views.record_injection_edit,
+        name="record_injection_edit",
+    ),
+    path(
         "sessions/<int:pk>/record/injections/<int:injection_id>/remove/",
         record_views.record_injection_remove,
         name="record_injection_remove",

@@ -47,6 +47,7 @@ EXPECTED = {
     "treatment_sessions:record_details": CLINICIANS,
     "treatment_sessions:record_injection_add": CLINICIANS,
     "treatment_sessions:record_injection_remove": CLINICIANS,
+    "treatment_sessions:record_injection_edit": CLINICIANS,
     "treatment_sessions:record_lot_add": CLINICIANS,
     "treatment_sessions:record_lot_remove": CLINICIANS,
     "treatment_sessions:record_sign": CLINICIANS,

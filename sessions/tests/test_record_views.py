@@ -343,3 +343,55 @@ def test_an_admin_reads_the_sessions_adverse_events_but_records_none(client_as, 
     assert "Erythema (redness)" in page
     assert "Record an adverse event" not in page
     assert AccessLog.objects.get().page == "treatment_sessions:session_detail"
+
+
+# Correcting an entry before signing ---------------------------------------------------------
+
+
+def test_a_clinician_corrects_a_mistyped_volume_before_signing(as_clinician, checked_in, clinician):
+    record = records.record_start(session=checked_in, clinician=clinician, now=DURING_SESSION)
+    as_clinician.post(_url("record_injection_add", checked_in), INJECTION)
+    injection = record.injections.get()
+
+    form = as_clinician.get(_url("record_injection_edit", checked_in, injection.pk))
+    response = as_clinician.post(
+        _url("record_injection_edit", checked_in, injection.pk), {**INJECTION, "volume_ml": "1.50"}
+    )
+
+    assert 'value="1.00"' in form.content.decode()
+    assert response.status_code == 302
+    injection.refresh_from_db()
+    assert injection.volume_ml == Decimal("1.50")
+
+
+def test_a_correction_deeper_than_4_mm_is_refused_on_the_form(as_clinician, checked_in, clinician):
+    record = records.record_start(session=checked_in, clinician=clinician, now=DURING_SESSION)
+    as_clinician.post(_url("record_injection_add", checked_in), INJECTION)
+    injection = record.injections.get()
+
+    response = as_clinician.post(
+        _url("record_injection_edit", checked_in, injection.pk), {**INJECTION, "depth_mm": "4.5"}
+    )
+
+    assert response.status_code == 400
+    assert "less than or equal to 4" in response.content.decode()
+    injection.refresh_from_db()
+    assert injection.depth_mm == Decimal("2.0")
+
+
+def test_a_signed_record_offers_no_correction(as_clinician, checked_in, clinician, lot):
+    record = records.record_start(session=checked_in, clinician=clinician, now=DURING_SESSION)
+    as_clinician.post(_url("record_injection_add", checked_in), INJECTION)
+    records.record_lot_add(record=record, lot=lot, volume_ml=Decimal("1"))
+    records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+    injection = record.injections.get()
+
+    response = as_clinician.post(
+        _url("record_injection_edit", checked_in, injection.pk), {**INJECTION, "volume_ml": "3"}
+    )
+
+    assert response.status_code == 302
+    injection.refresh_from_db()
+    assert injection.volume_ml == Decimal("1.00")
+    page = as_clinician.get(_url("record", checked_in)).content.decode()
+    assert "never be changed" in page
