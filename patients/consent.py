@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from .models import ConsentKind, ConsentSignature, ConsentText, Patient
+from .models import ConsentKind, ConsentSignature, ConsentText, ConsentWithdrawal, Patient
 from .screening import ScreeningError
 
 
@@ -41,8 +41,9 @@ def consent_missing(*, patient: Patient, formulation_version=None) -> list[str]:
     The treatment consent is the same text whatever is injected, so any signed one counts. The
     off-label statement must be signed for this very version: the document the patient signed
     names the formulation and its ingredients, and a new version may carry another drug or
-    strength (DOMAIN.md: off-label use of a prescription drug must be stated on the consent)."""
-    signed = ConsentSignature.objects.filter(patient=patient)
+    strength (DOMAIN.md: off-label use of a prescription drug must be stated on the consent).
+    A withdrawn consent no longer counts."""
+    signed = ConsentSignature.objects.filter(patient=patient, withdrawal__isnull=True)
     missing = []
     if not signed.filter(texts__kind=ConsentKind.TREATMENT).exists():
         missing.append("the treatment consent")
@@ -55,6 +56,29 @@ def consent_missing(*, patient: Patient, formulation_version=None) -> list[str]:
     ):
         missing.append(f"the off-label statement for {formulation_version}")
     return missing
+
+
+def consent_withdraw(
+    *, signature: ConsentSignature, by, reason: str, now: datetime
+) -> ConsentWithdrawal:
+    """Record that the patient withdrew `signature` (every consent text says they may, at any
+    time). The signature stays as signed; treatment or photos that need it stop until the
+    patient signs again. Photos already taken stay in the record."""
+    if not by.has_perm("patients.add_consentwithdrawal"):
+        raise ScreeningError("Only a clinician or a clinic admin can record a consent withdrawal.")
+    if not reason.strip():
+        raise ScreeningError(
+            "Say how the patient withdrew their consent (e.g. by phone, in writing)."
+        )
+    with transaction.atomic():
+        if ConsentWithdrawal.objects.filter(signature=signature).exists():
+            raise ScreeningError("This consent was already withdrawn.")
+        withdrawal = ConsentWithdrawal(
+            signature=signature, withdrawn_at=now, reason=reason.strip(), recorded_by=by
+        )
+        withdrawal.full_clean()
+        withdrawal.save()
+    return withdrawal
 
 
 def consent_document(*, texts: list[ConsentText], formulation_version=None) -> str:

@@ -603,6 +603,35 @@ class ConsentSignature(models.Model):
         raise SignedConsentError(SIGNED_CONSENT_MESSAGE)
 
 
+class ConsentWithdrawal(models.Model):
+    """The patient withdrew a signed consent. The signature stays exactly as signed (it records
+    what they agreed to, and when); from `withdrawn_at` on it no longer counts."""
+
+    signature = models.OneToOneField(
+        ConsentSignature, on_delete=models.PROTECT, related_name="withdrawal"
+    )
+    withdrawn_at = models.DateTimeField()
+    reason = models.TextField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-withdrawn_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason=""),
+                name="consent_withdrawal_has_reason",
+                violation_error_message="Say how the patient withdrew their consent.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Withdrawal of consent {self.signature_id}"
+
+
 # Outcomes (DOMAIN.md "Outcome measures"): progress is the change from the baseline measured at
 # the same zone. Clinical data: clinicians and clinic admins only.
 

@@ -221,10 +221,14 @@ def progress_by_zone(*, patient: Patient) -> list[ZoneProgress]:
 
 
 def photography_consent(*, patient: Patient, at: datetime) -> ConsentSignature | None:
-    """The patient's latest signed consent that includes the clinical photography text."""
+    """The patient's latest signed consent that includes the clinical photography text and was
+    not withdrawn."""
     return (
         ConsentSignature.objects.filter(
-            patient=patient, texts__kind=ConsentKind.PHOTOGRAPHY, signed_at__lte=at
+            patient=patient,
+            texts__kind=ConsentKind.PHOTOGRAPHY,
+            signed_at__lte=at,
+            withdrawal__isnull=True,
         )
         .order_by("-signed_at", "-pk")
         .first()

@@ -41,6 +41,11 @@ urlpatterns = [
     ),
     path("<int:patient_id>/consent/new/", views.consent_new, name="consent_new"),
     path("<int:patient_id>/consent/<int:consent_id>/", views.consent_detail, name="consent"),
+    path(
+        "<int:patient_id>/consent/<int:consent_id>/withdraw/",
+        views.consent_withdraw,
+        name="consent_withdraw",
+    ),
     # Before record_void: "<kind>/<id>/void/" would otherwise catch the outcome and photo voids.
     path("<int:patient_id>/outcomes/", outcome_views.outcomes_page, name="outcomes"),
     path("<int:patient_id>/outcomes/new/", outcome_views.outcome_new, name="outcome_new"),

@@ -146,7 +146,7 @@ def patient_clinical(request, patient_id: int):
         .select_related("clinician__staff_profile"),
         "screenings": screenings,
         "consents": ConsentSignature.objects.filter(patient=patient).select_related(
-            "witness__staff_profile", "formulation_version__formulation"
+            "witness__staff_profile", "formulation_version__formulation", "withdrawal"
         )
         if user.has_perm("patients.view_consentsignature")
         else [],
@@ -401,13 +401,37 @@ def consent_new(request, patient_id: int):
 def consent_detail(request, patient_id: int, consent_id: int):
     patient = _clinical_patient(request, patient_id)
     signature = get_object_or_404(
-        ConsentSignature.objects.select_related("witness__staff_profile"),
+        ConsentSignature.objects.select_related(
+            "witness__staff_profile", "withdrawal__recorded_by__staff_profile"
+        ),
         pk=consent_id,
         patient=patient,
     )
     return render(
         request, "patients/consent_detail.html", {"patient": patient, "signature": signature}
     )
+
+
+@permission_required("patients.view_clinical", "patients.add_consentwithdrawal")
+@require_POST
+def consent_withdraw(request, patient_id: int, consent_id: int):
+    patient = _clinical_patient(request, patient_id)
+    signature = get_object_or_404(ConsentSignature, pk=consent_id, patient=patient)
+    try:
+        consent.consent_withdraw(
+            signature=signature,
+            by=request.user,
+            reason=request.POST.get("reason", ""),
+            now=timezone.now(),
+        )
+    except ValidationError as exc:
+        messages.error(request, "Not withdrawn: " + " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            "Consent withdrawn: anything that needs it waits until the patient signs again.",
+        )
+    return redirect("patients:consent", patient_id=patient.pk, consent_id=signature.pk)
 
 
 @permission_required("patients.view_clinical")

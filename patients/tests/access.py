@@ -24,6 +24,7 @@ EXPECTED = {
     "patients:screening_recheck": CLINICAL,
     "patients:consent_new": CLINICAL,
     "patients:consent": CLINICAL,
+    "patients:consent_withdraw": CLINICAL,
     "patients:record_void": CLINICAL,
     # Outcomes and clinical photos (issue 6): clinicians record, admins read.
     "patients:outcomes": CLINICAL,

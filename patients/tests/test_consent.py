@@ -1,9 +1,12 @@
 """What a patient still has to sign before a formulation version is injected."""
 
+from datetime import UTC, datetime
+
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from patients.consent import consent_missing
+from patients.consent import consent_missing, consent_withdraw
 from patients.models import ConsentSignature, SignedConsentError
 from patients.tests.factories import (
     PatientFactory,
@@ -12,6 +15,8 @@ from patients.tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
 def test_a_patient_who_signed_nothing_misses_both_texts_for_a_drug(dht_version):
@@ -90,3 +95,57 @@ def test_the_database_trigger_refuses_raw_sql_on_a_signed_consent():
 
     signature.refresh_from_db()
     assert signature.typed_name != "x"
+
+
+# Withdrawal: the signature stays, it stops counting ------------------------------------------
+
+
+def test_a_withdrawn_treatment_consent_no_longer_counts(dht_version, clinician_user):
+    signature = TreatmentConsentFactory(formulation_version=dht_version)
+    patient = signature.patient
+
+    consent_withdraw(signature=signature, by=clinician_user, reason="By phone", now=NOW)
+
+    assert len(consent_missing(patient=patient, formulation_version=dht_version)) == 2
+    signature.refresh_from_db()
+    assert signature.text_signed  # the signed text itself is untouched
+
+
+def test_a_withdrawal_needs_a_reason_and_happens_once(clinician_user):
+    signature = TreatmentConsentFactory(formulation_version=None)
+
+    with pytest.raises(ValidationError, match="how the patient withdrew"):
+        consent_withdraw(signature=signature, by=clinician_user, reason=" ", now=NOW)
+    consent_withdraw(signature=signature, by=clinician_user, reason="In writing", now=NOW)
+    with pytest.raises(ValidationError, match="already withdrawn"):
+        consent_withdraw(signature=signature, by=clinician_user, reason="Again", now=NOW)
+
+
+def test_reception_cannot_record_a_withdrawal(reception_user):
+    signature = TreatmentConsentFactory(formulation_version=None)
+
+    with pytest.raises(ValidationError, match="clinician or a clinic admin"):
+        consent_withdraw(signature=signature, by=reception_user, reason="By phone", now=NOW)
+
+
+def test_the_consent_page_records_a_withdrawal_and_shows_it(client, clinician_user):
+    signature = TreatmentConsentFactory(formulation_version=None)
+    client.force_login(clinician_user)
+    url = f"/patients/{signature.patient_id}/consent/{signature.pk}/"
+
+    response = client.post(f"{url}withdraw/", {"reason": "Phoned the clinic"}, follow=True)
+
+    page = response.content.decode()
+    assert 'data-testid="consent-withdrawn"' in page
+    assert "Phoned the clinic" in page
+    assert "The patient withdraws this consent" not in page
+
+
+def test_the_clinical_tab_marks_a_withdrawn_consent(client, clinician_user):
+    signature = TreatmentConsentFactory(formulation_version=None)
+    consent_withdraw(signature=signature, by=clinician_user, reason="By phone", now=NOW)
+    client.force_login(clinician_user)
+
+    page = client.get(f"/patients/{signature.patient_id}/clinical/").content.decode()
+
+    assert "withdrawn 01 Dec 2026" in page

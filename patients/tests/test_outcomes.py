@@ -220,6 +220,25 @@ def test_a_photo_without_photography_consent_is_refused(patient, doctor, media):
         )
 
 
+def test_after_the_patient_withdraws_photography_consent_no_new_photo_is_taken(
+    patient, doctor, media
+):
+    from patients.consent import consent_withdraw
+
+    signature = PhotographyConsentFactory(patient=patient)
+    consent_withdraw(signature=signature, by=doctor, reason="Asked by email", now=NOW)
+
+    with pytest.raises(OutcomeRefused, match="photography consent"):
+        photo_add(
+            patient=patient,
+            zone="vertex",
+            taken_on=date(2026, 12, 1),
+            upload=_upload(_jpeg_with_exif()),
+            by=doctor,
+            now=NOW,
+        )
+
+
 def test_a_file_that_is_not_a_picture_is_refused_with_a_clear_message(patient, doctor, media):
     PhotographyConsentFactory(patient=patient)
     with pytest.raises(OutcomeRefused, match="not a picture"):
