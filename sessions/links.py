@@ -69,9 +69,11 @@ def patient_link_issue(*, session: TreatmentSession, now: datetime) -> str:
         .first()
     )
     if link is None or link.expires_at != session.starts_at:
+        # 72 random bits each, under a SHA-256 signature: short enough to keep a reminder SMS
+        # with its link near one 160-character segment, far beyond guessing.
         link = PatientLink.objects.create(
-            public_id=secrets.token_urlsafe(16),
-            nonce=secrets.token_urlsafe(24),
+            public_id=secrets.token_urlsafe(9),
+            nonce=secrets.token_urlsafe(9),
             patient_id=session.patient_id,
             session=session,
             expires_at=session.starts_at,

@@ -73,6 +73,13 @@ def test_a_live_link_is_reused_rather_than_piling_up(session):
     )
 
 
+def test_the_token_is_short_enough_for_a_text_message(session, settings):
+    # An SMS segment is 160 characters; the link must leave room for the message around it.
+    settings.SITE_URL = "https://clinic.example"
+    url = patient_link_issue(session=session, now=MONDAY)
+    assert len(url) <= 110
+
+
 def test_the_url_carries_no_patient_data(session):
     url = patient_link_issue(session=session, now=MONDAY)
     for detail in ("Priya", "Patel", session.patient.record_number, "447700900123"):
