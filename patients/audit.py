@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from clinic.models import AccessLog
 
@@ -13,6 +14,18 @@ from .models import Patient
 
 def access_log_record(*, user, patient: Patient, page: str, path: str, at: datetime) -> AccessLog:
     return AccessLog.objects.create(user=user, patient=patient, page=page, path=path, viewed_at=at)
+
+
+def access_log_request(request, *, patient: Patient) -> AccessLog:
+    """Log the page `request` shows of `patient`'s clinical data: the URL name and the path,
+    which holds only opaque ids (never names)."""
+    return access_log_record(
+        user=request.user,
+        patient=patient,
+        page=request.resolver_match.view_name,
+        path=request.path,
+        at=timezone.now(),
+    )
 
 
 def access_log_for_patient(*, patient: Patient) -> QuerySet[AccessLog]:

@@ -42,22 +42,12 @@ from .search import patient_search
 PAGE_SIZE = 25
 
 
-def _log_clinical_view(request, patient: Patient) -> None:
-    audit.access_log_record(
-        user=request.user,
-        patient=patient,
-        page=request.resolver_match.view_name,
-        path=request.path,
-        at=timezone.now(),
-    )
-
-
 def _clinical_patient(request, patient_id: int) -> Patient:
     """The patient of a clinical page, after the second (queryset) check, with the view logged."""
     if not request.user.has_perm("patients.view_clinical"):
         raise PermissionDenied("Your role does not give access to clinical data.")
     patient = get_object_or_404(Patient, pk=patient_id)
-    _log_clinical_view(request, patient)
+    audit.access_log_request(request, patient=patient)
     return patient
 
 

@@ -17,16 +17,6 @@ from .adverse_events import ACKNOWLEDGE, ADD, CHANGE, VIEW
 from .models import AdverseEvent, TreatmentSession
 
 
-def _log(request, patient) -> None:
-    audit.access_log_record(
-        user=request.user,
-        patient=patient,
-        page=request.resolver_match.view_name,
-        path=request.path,
-        at=timezone.now(),
-    )
-
-
 def session_adverse_events_context(request, session: TreatmentSession) -> dict:
     """What the session and record pages show of the session's adverse events: the list and the
     "Record an adverse event" button for clinicians, the list alone for clinic admins, nothing
@@ -68,7 +58,7 @@ def adverse_event_new(request, pk: int):
     session = get_object_or_404(
         TreatmentSession.objects.select_related("patient", "room__clinic", "plan"), pk=pk
     )
-    _log(request, session.patient)
+    audit.access_log_request(request, patient=session.patient)
     lots = adverse_events.adverse_event_lots(session=session)
     form = AdverseEventForm(
         request.POST or None,
@@ -111,7 +101,7 @@ def _detail(request, event: AdverseEvent, *, form=None, void_form=None, status=2
 @permission_required(VIEW, "patients.view_clinical")
 def adverse_event_detail(request, event_id: int):
     event = _event(event_id)
-    _log(request, event.patient)
+    audit.access_log_request(request, patient=event.patient)
     return _detail(request, event)
 
 
@@ -119,7 +109,7 @@ def adverse_event_detail(request, event_id: int):
 @require_POST
 def adverse_event_update(request, event_id: int):
     event = _event(event_id)
-    _log(request, event.patient)
+    audit.access_log_request(request, patient=event.patient)
     if event.voided_at is not None:
         messages.error(request, "This adverse event was voided, so it can no longer change.")
         return redirect("treatment_sessions:adverse_event_detail", event_id=event.pk)
@@ -147,7 +137,7 @@ def adverse_event_update(request, event_id: int):
 @require_POST
 def adverse_event_void(request, event_id: int):
     event = _event(event_id)
-    _log(request, event.patient)
+    audit.access_log_request(request, patient=event.patient)
     form = VoidForm(request.POST)
     if form.is_valid():
         try:

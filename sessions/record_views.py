@@ -92,13 +92,7 @@ def _refusal_to_form(form, refusal: RecordRefused) -> None:
 def _page(request, session, record, *, status=200, **forms):
     """The record page: the gate or the start button, the record being written, or the signed
     record read-only with its addenda."""
-    audit.access_log_record(
-        user=request.user,
-        patient=session.patient,
-        page=request.resolver_match.view_name,
-        path=request.path,
-        at=timezone.now(),
-    )
+    audit.access_log_request(request, patient=session.patient)
     context = {
         "session": session,
         "record": record,

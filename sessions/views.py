@@ -201,13 +201,7 @@ def session_detail(request, pk: int):
     harm = session_adverse_events_context(request, session)
     if harm["adverse_events"] is not None:
         # The session's adverse events are clinical data: who saw them goes to the access log.
-        audit.access_log_record(
-            user=request.user,
-            patient=session.patient,
-            page=request.resolver_match.view_name,
-            path=request.path,
-            at=timezone.now(),
-        )
+        audit.access_log_request(request, patient=session.patient)
     return render(
         request,
         "sessions/session_detail.html",
