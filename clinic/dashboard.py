@@ -1,7 +1,15 @@
-"""What the dashboard shows each role. Later capabilities add their own panels here."""
+"""What the dashboard shows each role. Later capabilities add their own panels here.
+
+A composing module: it gathers panels from the apps above clinic (sessions), which is why it
+may import them.
+"""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
+from sessions.booking.calendar import reception_panels
+from sessions.records.adverse_events import serious_events_unacknowledged
+from sessions.records.records import unsigned_records_overdue
 
 from .models import Clinic, OpeningHours, Room, StaffProfile
 from .roles import Role
@@ -41,15 +49,9 @@ def dashboard_for(
         if hours:
             board.clinicians_on_duty.append((profile, hours))
     if role in (Role.RECEPTION, Role.CLINIC_ADMIN):
-        from sessions.calendar import reception_panels
-
         board.reception = reception_panels(clinic=clinic, today=today)
     if role == Role.CLINICIAN and staff is not None and now is not None:
-        from sessions.records import unsigned_records_overdue
-
         board.unsigned_records = list(unsigned_records_overdue(clinician=staff, now=now))
     if role == Role.CLINIC_ADMIN:
-        from sessions.adverse_events import serious_events_unacknowledged
-
         board.serious_adverse_events = list(serious_events_unacknowledged(clinic=clinic))
     return board

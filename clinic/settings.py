@@ -191,7 +191,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Serious adverse events reach clinic admins by email from this sweep.
     "notify-serious-adverse-events": {
-        "task": "sessions.tasks_safety.notify_serious_adverse_events",
+        "task": "sessions.tasks.notify_serious_adverse_events",
         "schedule": 60.0,
     },
 }

@@ -1,3 +1,5 @@
+"""The project's URLs: composes every app's url module."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path

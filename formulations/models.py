@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from .units import ConcentrationUnit, StrengthUnit, normalise_strength  # noqa: F401 (re-exported)
+
 
 class IngredientCategory(models.TextChoices):
     # DOMAIN.md, "Formulations and ingredients".
@@ -249,21 +251,6 @@ class FormulationVersion(models.Model):
         return ""
 
 
-class StrengthUnit(models.TextChoices):
-    # Amount units of an ingredient line; PERCENT_WV is grams per 100 mL (1 % w/v = 10 mg/mL).
-    MG = "mg", "mg"
-    MICROGRAM = "ug", "µg"
-    G = "g", "g"
-    IU = "IU", "IU"
-    PERCENT_WV = "%w/v", "% w/v"
-
-
-class ConcentrationUnit(models.TextChoices):
-    MG_PER_ML = "mg/mL", "mg/mL"
-    MICROGRAM_PER_ML = "ug/mL", "µg/mL"
-    IU_PER_ML = "IU/mL", "IU/mL"
-
-
 class IngredientLineQuerySet(models.QuerySet):
     def _refuse_frozen(self):
         frozen = FormulationVersion.objects.frozen().filter(lines__in=self.values("pk"))
@@ -348,8 +335,6 @@ class IngredientLine(models.Model):
         self._refuse_if_version_frozen()
         # The canonical concentration is derived data: recomputed on every save so it can
         # never disagree with the amount and unit a person entered.
-        from .units import normalise_strength
-
         strength = normalise_strength(
             amount=self.amount, unit=self.unit, per_volume_ml=self.per_volume_ml
         )

@@ -5,7 +5,23 @@ mass -> mg/mL, international units -> IU/mL. 1 % w/v = 1 g / 100 mL = 10 mg/mL."
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .models import ConcentrationUnit, StrengthUnit
+from django.db import models
+
+
+class StrengthUnit(models.TextChoices):
+    # Amount units of an ingredient line; PERCENT_WV is grams per 100 mL (1 % w/v = 10 mg/mL).
+    MG = "mg", "mg"
+    MICROGRAM = "ug", "µg"
+    G = "g", "g"
+    IU = "IU", "IU"
+    PERCENT_WV = "%w/v", "% w/v"
+
+
+class ConcentrationUnit(models.TextChoices):
+    MG_PER_ML = "mg/mL", "mg/mL"
+    MICROGRAM_PER_ML = "ug/mL", "µg/mL"
+    IU_PER_ML = "IU/mL", "IU/mL"
+
 
 MG_PER_UNIT = {
     StrengthUnit.MG: Decimal(1),

@@ -17,6 +17,7 @@ from .models import (
     StrengthUnit,
     VersionStatus,
 )
+from .units import normalise_strength
 
 
 def _require_draft(version: FormulationVersion) -> None:
@@ -185,8 +186,6 @@ def line_remove(*, line: IngredientLine) -> None:
 
 def _validate_line(line: IngredientLine) -> None:
     from django.core.exceptions import ValidationError
-
-    from .units import normalise_strength
 
     try:
         strength = normalise_strength(

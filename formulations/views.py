@@ -1,3 +1,9 @@
+"""Formulation, version, lot and report pages: parse, check permission, call, render.
+
+Views compose: the lot recall list and the usage report read session records from the sessions
+app (sessions/records/recall.py).
+"""
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
@@ -7,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import permission_required
+from sessions.records.recall import lot_recipients, lot_recipients_csv, version_usage
 
 from . import lots as lot_rules
 from . import versioning
@@ -21,7 +28,6 @@ from .forms import (
     VersionForm,
 )
 from .models import Formulation, FormulationVersion, Ingredient, IngredientLine, Lot
-from .recall import lot_recipients, lot_recipients_csv, version_usage
 from .sheets import ingredient_sheet_context
 from .units import strength_in_words
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from clinic.models import AccessLog
@@ -34,3 +36,12 @@ def access_log_for_patient(*, patient: Patient) -> QuerySet[AccessLog]:
 
 def access_log_for_user(*, user) -> QuerySet[AccessLog]:
     return AccessLog.objects.filter(user=user).select_related("patient")
+
+
+def clinical_patient_or_404(request, patient_id: int) -> Patient:
+    """The patient of a clinical page, after the second (queryset) check, with the view logged."""
+    if not request.user.has_perm("patients.view_clinical"):
+        raise PermissionDenied("Your role does not give access to clinical data.")
+    patient = get_object_or_404(Patient, pk=patient_id)
+    access_log_request(request, patient=patient)
+    return patient

@@ -2,7 +2,10 @@
 baseline and follow-up measurements across zones for two patients whose courses are completed,
 and two resolved adverse events. Runs after every app's demo (it needs their completed, signed
 sessions) and is idempotent: a patient who already has measurements, or a session that already
-has events, is left alone."""
+has events, is left alone.
+
+Demo seeding composes apps: the demo adverse events are recorded through the sessions app.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,9 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+
+from sessions.models import AdverseEvent, SessionStatus, TreatmentSession
+from sessions.records.adverse_events import adverse_event_record
 
 from .models import OutcomeMeasurement, Patient
 from .outcomes import outcome_record
@@ -26,8 +32,6 @@ SHAFT_DIAMETER_UM = [58, 58, 60, 61, 63, 64]
 
 
 def seed(*, clinic) -> None:
-    from sessions.adverse_events import adverse_event_record
-    from sessions.models import AdverseEvent, SessionStatus, TreatmentSession
 
     clinician = get_user_model().objects.filter(username="clinician").first()
     if clinician is None:

@@ -1,6 +1,9 @@
 """Outcomes and clinical photos: measurements per zone with the baseline marked, the progress
 chart, photo upload and the private photo files. Clinical roles only; every page and every photo
-file served is written to the access log."""
+file served is written to the access log.
+
+Views compose: the clinical tab's panels read adverse events and doses from the sessions app.
+"""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -10,12 +13,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import permission_required
+from sessions.records.adverse_events import ATTENDED, adverse_events_of
+from sessions.records.doses import patient_cumulative_doses
 
 from . import outcomes
+from .audit import clinical_patient_or_404
 from .models import ClinicalPhoto, OutcomeMeasurement, Patient
 from .outcome_forms import OutcomeForm, PhotoForm
 from .progress_chart import density_chart
-from .views import _clinical_patient
 
 VIEW_OUTCOMES = ("patients.view_clinical", "patients.view_outcomemeasurement")
 VIEW_PHOTOS = ("patients.view_clinical", "patients.view_clinicalphoto")
@@ -32,8 +37,6 @@ def _apply_errors(form, exc: ValidationError) -> None:
 def clinical_tab_panels(*, user, patient: Patient) -> dict:
     """What the clinical tab adds for issue 6: progress chart, cumulative dose, adverse events.
     Each part only for a user who may read it."""
-    from sessions.adverse_events import ATTENDED, adverse_events_of
-    from sessions.doses import patient_cumulative_doses
 
     panels = {
         "progress_chart": None,
@@ -86,14 +89,14 @@ def _page(request, patient, *, outcome_form=None, photo_form=None, status=200):
 
 @permission_required(*VIEW_OUTCOMES)
 def outcomes_page(request, patient_id: int):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     return _page(request, patient)
 
 
 @permission_required(*VIEW_OUTCOMES, "patients.add_outcomemeasurement")
 @require_POST
 def outcome_new(request, patient_id: int):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     form = OutcomeForm(request.POST)
     if form.is_valid():
         try:
@@ -111,7 +114,7 @@ def outcome_new(request, patient_id: int):
 @permission_required(*VIEW_OUTCOMES, "patients.change_outcomemeasurement")
 @require_POST
 def outcome_void(request, patient_id: int, outcome_id: int):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     measurement = get_object_or_404(
         OutcomeMeasurement.objects.visible_to(request.user), pk=outcome_id, patient=patient
     )
@@ -132,7 +135,7 @@ def outcome_void(request, patient_id: int, outcome_id: int):
 @permission_required(*VIEW_PHOTOS, "patients.add_clinicalphoto")
 @require_POST
 def photo_new(request, patient_id: int):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     form = PhotoForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -155,7 +158,7 @@ def photo_new(request, patient_id: int):
 @permission_required(*VIEW_PHOTOS, "patients.change_clinicalphoto")
 @require_POST
 def photo_void(request, patient_id: int, photo_id: int):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     photo = get_object_or_404(
         ClinicalPhoto.objects.visible_to(request.user), pk=photo_id, patient=patient
     )
@@ -176,7 +179,7 @@ def photo_void(request, patient_id: int, photo_id: int):
 @permission_required(*VIEW_PHOTOS)
 def photo_file(request, patient_id: int, photo_id: int):
     """The photo itself. MEDIA_ROOT has no public URL: this view is the only way to it."""
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     photo = get_object_or_404(
         ClinicalPhoto.objects.visible_to(request.user).current(), pk=photo_id, patient=patient
     )

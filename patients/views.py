@@ -1,9 +1,12 @@
 """Patient pages. Contact data is for every role; clinical pages need patients.view_clinical,
-are logged in the access log, and read clinical rows only through .visible_to(user)."""
+are logged in the access log, and read clinical rows only through .visible_to(user).
+
+Views compose: the clinical tab and the Communication section read the sessions app.
+"""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,8 +14,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import permission_required
+from sessions.outreach.reminder_actions import patient_communication_log
 
 from . import audit, clearance, consent, records, registration, screening
+from .audit import clinical_patient_or_404
 from .forms import (
     AllergyForm,
     AssessmentForm,
@@ -37,18 +42,10 @@ from .models import (
     Screening,
     ScreeningRule,
 )
+from .outcome_views import clinical_tab_panels
 from .search import patient_search
 
 PAGE_SIZE = 25
-
-
-def _clinical_patient(request, patient_id: int) -> Patient:
-    """The patient of a clinical page, after the second (queryset) check, with the view logged."""
-    if not request.user.has_perm("patients.view_clinical"):
-        raise PermissionDenied("Your role does not give access to clinical data.")
-    patient = get_object_or_404(Patient, pk=patient_id)
-    audit.access_log_request(request, patient=patient)
-    return patient
 
 
 @permission_required("patients.view_patient")
@@ -80,7 +77,6 @@ def patient_detail(request, patient_id: int):
         patient=patient, formulation_version=None, on_date=timezone.localdate()
     )
     # The reminders sent or due (kind, channel, times, status): no clinical content.
-    from sessions.reminder_actions import patient_communication_log
 
     return render(
         request,
@@ -116,7 +112,7 @@ def patient_edit(request, patient_id: int):
 
 @permission_required("patients.view_clinical")
 def patient_clinical(request, patient_id: int):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     user = request.user
     screenings = (
         Screening.objects.visible_to(user)
@@ -145,14 +141,13 @@ def patient_clinical(request, patient_id: int):
         ),
         "versions": published_versions(),
     }
-    from .outcome_views import clinical_tab_panels
 
     context.update(clinical_tab_panels(user=user, patient=patient))
     return render(request, "patients/clinical.html", context)
 
 
 def _clinical_form_page(request, patient_id, form_class, title, save):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
         save(patient, form)
@@ -193,7 +188,7 @@ def assessment_new(request, patient_id: int):
 
 @permission_required("patients.add_screening")
 def screening_new(request, patient_id: int):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     form = ScreeningForm(request.POST or None, questions=screening.questions_for(patient=patient))
     if request.method == "POST" and form.is_valid():
         record = screening.screening_record(
@@ -219,7 +214,7 @@ def _screening_of(request, patient: Patient, screening_id: int) -> Screening:
 
 @permission_required("patients.view_screening")
 def screening_detail(request, patient_id: int, screening_id: int):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     record = _screening_of(request, patient, screening_id)
     version = None
     version_id = request.GET.get("version")
@@ -268,7 +263,7 @@ def screening_detail(request, patient_id: int, screening_id: int):
 
 
 def _screening_action(request, patient_id, screening_id, form_class, act):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     record = _screening_of(request, patient, screening_id)
     form = form_class(request.POST)
     if not form.is_valid():
@@ -317,7 +312,7 @@ def referral_clearance(request, patient_id: int, screening_id: int):
 
 @permission_required("patients.add_screeningrecheck")
 def screening_recheck(request, patient_id: int, screening_id: int):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     record = _screening_of(request, patient, screening_id)
     form = RecheckForm(
         request.POST or None,
@@ -343,7 +338,7 @@ def screening_recheck(request, patient_id: int, screening_id: int):
 
 @permission_required("patients.add_consentsignature")
 def consent_new(request, patient_id: int):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     version = None
     # ?kind=photography signs the clinical photography consent (needed before any photo).
     kind = ConsentKind.PHOTOGRAPHY if request.GET.get("kind") == "photography" else None
@@ -389,7 +384,7 @@ def consent_new(request, patient_id: int):
 
 @permission_required("patients.view_consentsignature")
 def consent_detail(request, patient_id: int, consent_id: int):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     signature = get_object_or_404(
         ConsentSignature.objects.select_related(
             "witness__staff_profile", "withdrawal__recorded_by__staff_profile"
@@ -405,7 +400,7 @@ def consent_detail(request, patient_id: int, consent_id: int):
 @permission_required("patients.view_clinical", "patients.add_consentwithdrawal")
 @require_POST
 def consent_withdraw(request, patient_id: int, consent_id: int):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     signature = get_object_or_404(ConsentSignature, pk=consent_id, patient=patient)
     try:
         consent.consent_withdraw(
@@ -427,7 +422,7 @@ def consent_withdraw(request, patient_id: int, consent_id: int):
 @permission_required("patients.view_clinical")
 @require_POST
 def record_void(request, patient_id: int, kind: str, record_id: int):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     model = records.VOIDABLE.get(kind)
     if model is None:
         raise Http404("No such kind of clinical record.")
@@ -451,7 +446,7 @@ def record_void(request, patient_id: int, kind: str, record_id: int):
 @permission_required("patients.change_medication")
 @require_POST
 def medication_stop(request, patient_id: int, medication_id: int):
-    patient = _clinical_patient(request, patient_id)
+    patient = clinical_patient_or_404(request, patient_id)
     medication = get_object_or_404(
         Medication.objects.visible_to(request.user).current(), pk=medication_id, patient=patient
     )

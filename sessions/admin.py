@@ -1,7 +1,9 @@
+"""Django admin of the sessions app: plan templates only (records are deliberately not here)."""
+
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import PlanTemplate
+from sessions.models import PlanTemplate
 
 
 @admin.register(PlanTemplate)

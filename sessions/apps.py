@@ -1,4 +1,9 @@
+"""The sessions app (label treatment_sessions) and the system checks it registers."""
+
 from django.apps import AppConfig
+
+# Registers the SMS settings checks (SMS_BACKEND=twilio needs its three settings).
+from sessions.outreach.messaging import checks  # noqa: F401
 
 
 class TreatmentSessionsConfig(AppConfig):
@@ -6,11 +11,3 @@ class TreatmentSessionsConfig(AppConfig):
     name = "sessions"
     label = "treatment_sessions"
     verbose_name = "Treatment sessions"
-
-    def ready(self):
-        # Celery's autodiscover_tasks() imports only tasks.py; the safety tasks live in their own
-        # module, so importing it here registers them in the worker (and the web process).
-        from . import tasks_safety  # noqa: F401
-
-        # Registers the SMS settings checks (SMS_BACKEND=twilio needs its three settings).
-        from .messaging import checks  # noqa: F401

@@ -24,10 +24,9 @@ from patients.consent import (
     consent_texts_for,
 )
 from patients.models import Patient
-
-from . import records
-from .maintenance import add_months
-from .models import (
+from sessions.booking.maintenance import add_months
+from sessions.booking.scheduling import localise, plan_reflag, session_clearance
+from sessions.models import (
     Device,
     PlanKind,
     PlanStatus,
@@ -41,7 +40,7 @@ from .models import (
     TreatmentPlan,
     TreatmentSession,
 )
-from .scheduling import localise, plan_reflag, session_clearance
+from sessions.records import records
 
 DEMO_INDICATION = "Demo plan"
 DEMO_SUPPLIER = "Demo Compounding Pharmacy"

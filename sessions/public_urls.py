@@ -5,7 +5,7 @@ short, stable one the reminder messages use. Every view here is @login_not_requi
 
 from django.urls import path
 
-from . import link_views, optout_views
+from sessions.outreach import link_views, optout_views
 
 urlpatterns = [
     path("r/<str:token>/", link_views.patient_link, name="patient_link"),

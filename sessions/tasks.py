@@ -1,12 +1,21 @@
-"""Celery tasks of the reminder outbox. Beat runs the sweep every minute (clinic/settings.py);
-it takes no arguments, so nothing about a patient ever travels through the broker."""
+"""Celery tasks of the sessions app. Beat runs each of them (clinic/settings.py); none takes an
+argument, so nothing about a patient ever travels through the broker: each reads the database
+and calls its rule function, so a broker outage delays the work and never loses it."""
 
 from celery import shared_task
 from django.utils import timezone
 
-from . import reminders
+from sessions.outreach.sweep import dispatch_due_reminders as reminders_sweep
+from sessions.records.adverse_events import serious_events_notify_admins
 
 
 @shared_task(name="sessions.tasks.dispatch_due_reminders")
 def dispatch_due_reminders() -> dict:
-    return reminders.dispatch_due_reminders(now=timezone.now()).as_dict()
+    """The reminder outbox sweep, every minute."""
+    return reminders_sweep(now=timezone.now()).as_dict()
+
+
+@shared_task(name="sessions.tasks.notify_serious_adverse_events")
+def notify_serious_adverse_events() -> int:
+    """Serious adverse events not yet emailed to the clinic admins."""
+    return serious_events_notify_admins(now=timezone.now())

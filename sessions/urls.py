@@ -1,6 +1,11 @@
+"""Staff URLs of the sessions app: booking, records and outreach pages (composes their views)."""
+
 from django.urls import path
 
-from . import adverse_event_views, optout_views, record_views, reminder_views, report_views, views
+from sessions.booking import views
+from sessions.outreach import optout_views, reminder_views
+from sessions.records import adverse_event_views, report_views
+from sessions.records import views as record_views
 
 app_name = "treatment_sessions"
 

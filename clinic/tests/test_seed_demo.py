@@ -61,7 +61,7 @@ def test_the_first_sweep_after_seeding_sends_demo_reminders_at_any_hour(settings
     import time_machine
 
     from sessions.models import Reminder, ReminderStatus
-    from sessions.reminders import dispatch_due_reminders
+    from sessions.outreach.sweep import dispatch_due_reminders
 
     settings.DEBUG = True
     moment = datetime(2026, 11, 25, hour, 5, tzinfo=UTC)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from sessions.messaging import DeliveryFailed, SmsBackend
+from sessions.outreach.messaging import DeliveryFailed, SmsBackend
 
 
 def _mark(event: str, idempotency_key: str) -> str:

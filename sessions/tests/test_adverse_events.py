@@ -11,7 +11,8 @@ from django.urls import reverse
 from clinic.roles import Role
 from clinic.tests.factories import RoomFactory
 from formulations.tests.factories import LotFactory
-from sessions.adverse_events import (
+from sessions.models import AdverseEvent, SessionStatus
+from sessions.records.adverse_events import (
     AdverseEventRefused,
     adverse_event_acknowledge,
     adverse_event_record,
@@ -19,7 +20,6 @@ from sessions.adverse_events import (
     adverse_event_void,
     serious_events_notify_admins,
 )
-from sessions.models import AdverseEvent, SessionStatus
 from sessions.tests.factories import (
     AdverseEventFactory,
     RecordLotFactory,
@@ -261,7 +261,7 @@ def test_a_mail_server_error_leaves_the_event_for_the_next_sweep(
     def refused(*args, **kwargs):
         raise ConnectionRefusedError("smtp down")
 
-    monkeypatch.setattr("sessions.adverse_events.send_mass_mail", refused)
+    monkeypatch.setattr("sessions.records.adverse_events.send_mass_mail", refused)
     assert serious_events_notify_admins(now=THURSDAY + timedelta(minutes=1)) == 0
     monkeypatch.undo()
 
@@ -290,7 +290,7 @@ def test_beat_runs_the_notification_sweep_every_minute(settings):
     from clinic.celery import app
 
     app.loader.import_default_modules()
-    name = "sessions.tasks_safety.notify_serious_adverse_events"
+    name = "sessions.tasks.notify_serious_adverse_events"
     assert name in app.tasks
     schedule = {
         entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()

@@ -14,8 +14,8 @@ from django.db import connection, connections
 from clinic.models import Clinic, OpeningHours, Room, StaffProfile, WorkingHours
 from clinic.roles import Role
 from patients.tests.factories import PatientFactory
+from sessions.booking.scheduling import BookingRefused, session_book
 from sessions.models import TreatmentSession
-from sessions.scheduling import SchedulingRefused, book_session
 from sessions.tests.conftest import MONDAY, at
 
 THREADS = 10
@@ -42,7 +42,7 @@ def test_ten_threads_booking_one_clinician_slot_give_one_booking_and_nine_confli
     def reception_desk(n: int):
         try:
             start.wait()
-            book_session(
+            session_book(
                 clinic=clinic,
                 patient=patients[n],
                 clinician=clinician,
@@ -52,7 +52,7 @@ def test_ten_threads_booking_one_clinician_slot_give_one_booking_and_nine_confli
                 now=MONDAY,
             )
             outcomes.append("booked")
-        except SchedulingRefused as refusal:
+        except BookingRefused as refusal:
             outcomes.append(f"{refusal.rule}: {refusal.message}")
         finally:
             connections.close_all()

@@ -8,9 +8,9 @@ from clinic.demo import seed_clinic
 from formulations import demo as formulations_demo
 from patients import demo as patients_demo
 from sessions import demo
-from sessions.maintenance import maintenance_due
+from sessions.booking.maintenance import maintenance_due
+from sessions.booking.scheduling import session_clearance
 from sessions.models import PlanStatus, SessionStatus, TreatmentPlan, TreatmentSession
-from sessions.scheduling import session_clearance
 
 # Wednesday 25 November 2026, 08:00 in London.
 WEDNESDAY = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -85,8 +85,8 @@ def test_on_a_day_the_clinic_is_closed_the_demo_books_within_opening_hours(db):
 
 @time_machine.travel(WEDNESDAY, tick=False)
 def test_the_completed_demo_course_has_signed_records_that_recalls_list(db):
-    from formulations.recall import lot_recipients
     from sessions.models import SessionRecord
+    from sessions.records.recall import lot_recipients
 
     seed_all()
     plan = TreatmentPlan.objects.get(status=PlanStatus.COMPLETED)

@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from patients.tests.factories import PatientFactory
 from sessions.models import Reminder, ReminderKind, ReminderStatus
-from sessions.reminders import reminders_on_booked
+from sessions.outreach.rows import reminders_on_booked
 from sessions.tasks import dispatch_due_reminders as dispatch_task
 from sessions.tests.conftest import MONDAY, at
 from sessions.tests.factories import TreatmentSessionFactory

@@ -12,8 +12,8 @@ from formulations.tests.factories import (
     IngredientLineFactory,
 )
 from patients.tests.factories import PatientFactory
-from sessions.doses import patient_cumulative_doses
 from sessions.models import SessionRecord
+from sessions.records.doses import patient_cumulative_doses
 from sessions.tests.factories import (
     InjectionFactory,
     SessionRecordFactory,

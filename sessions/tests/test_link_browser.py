@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from sessions.links import patient_link_issue
 from sessions.models import SessionStatus
+from sessions.outreach.links import patient_link_issue
 from sessions.tests.factories import TreatmentSessionFactory
 
 

@@ -9,15 +9,15 @@ from django.core import signing
 from django.test import Client, override_settings
 
 from clinic.models import Clinic
-from sessions.links import (
+from sessions.booking.scheduling import session_cancel, session_move
+from sessions.models import PatientLink, SessionStatus
+from sessions.outreach.links import (
     PatientLinkInvalid,
     patient_link_issue,
     patient_link_resolve,
     patient_link_revoke,
     patient_links_revoke_for_session,
 )
-from sessions.models import PatientLink, SessionStatus
-from sessions.scheduling import cancel_session, move_session
 from sessions.tests.conftest import MONDAY, at
 from sessions.tests.factories import TreatmentSessionFactory
 
@@ -137,7 +137,7 @@ def test_an_unknown_link_is_refused(session, settings):
 
 def test_cancelling_the_session_revokes_its_links(session, open_clinic, desk_user):
     token = token_of(patient_link_issue(session=session, now=MONDAY))
-    cancel_session(
+    session_cancel(
         clinic=open_clinic,
         session=session,
         by_patient=False,
@@ -154,7 +154,7 @@ def test_moving_the_session_revokes_its_links_and_a_new_one_is_issued(
     session, open_clinic, desk_user
 ):
     old = token_of(patient_link_issue(session=session, now=MONDAY))
-    moved = move_session(
+    moved = session_move(
         clinic=open_clinic,
         session=session,
         starts_at=at(open_clinic, 2026, 11, 25, 14),

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from clinic.roles import Role
-from sessions.maintenance import add_months, maintenance_due, maintenance_overdue_count
+from sessions.booking.maintenance import add_months, maintenance_due, maintenance_overdue_count
 from sessions.models import ContactAttempt, PlanStatus, SessionStatus
 from sessions.tests.conftest import MONDAY, at
 from sessions.tests.factories import (

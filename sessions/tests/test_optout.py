@@ -9,7 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from patients.tests.factories import PatientFactory
 from sessions.models import ReminderStatus
-from sessions.optout import (
+from sessions.outreach.optout import (
     inbound_keyword,
     patient_channel_opt_in,
     patient_channel_opt_out,

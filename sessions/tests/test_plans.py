@@ -8,16 +8,16 @@ import time_machine
 
 from formulations.tests.factories import FormulationVersionFactory
 from patients.tests.factories import AssessmentFactory, PatientFactory
-from sessions import scheduling
-from sessions.models import PlanKind, PlanStatus, PlanTemplate, SessionStatus
-from sessions.plans import (
+from sessions.booking import plans
+from sessions.booking.plans import (
     plan_complete,
     plan_course,
     plan_create,
     plan_progress,
     plan_stop,
 )
-from sessions.scheduling import SchedulingRefused
+from sessions.booking.scheduling import BookingRefused
+from sessions.models import PlanKind, PlanStatus, PlanTemplate, SessionStatus
 from sessions.tests.conftest import MONDAY, at
 from sessions.tests.factories import TreatmentPlanFactory, TreatmentSessionFactory
 
@@ -61,7 +61,7 @@ def test_the_clinician_may_change_the_template_numbers(clinic, patient, clinicia
 
 
 def test_an_interval_shorter_than_the_clinic_minimum_is_refused(clinic, patient, clinician):
-    with pytest.raises(SchedulingRefused) as refused:
+    with pytest.raises(BookingRefused) as refused:
         new_plan(clinic, patient, clinician, interval_days=5)
 
     assert "at least 7 days apart" in refused.value.message
@@ -77,7 +77,7 @@ def test_a_depth_beyond_four_millimetres_is_refused(clinic, patient, clinician):
 
 
 def test_an_assessment_of_another_patient_is_refused(clinic, patient, clinician):
-    with pytest.raises(SchedulingRefused):
+    with pytest.raises(BookingRefused):
         new_plan(clinic, patient, clinician, assessment=AssessmentFactory(patient=PatientFactory()))
 
 
@@ -172,7 +172,7 @@ def test_a_course_across_a_daylight_saving_change_keeps_its_wall_clock_time(
             room=room,
             now=now,
         )
-        booked = scheduling.book_course(
+        booked = plans.course_book(
             clinic=open_clinic,
             plan=plan,
             starts=dates,
@@ -192,7 +192,7 @@ def test_booking_a_course_books_every_date_and_activates_the_plan(
 ):
     plan = TreatmentPlanFactory(patient=patient, status=PlanStatus.DRAFT, number_of_sessions=2)
 
-    booked = scheduling.book_course(
+    booked = plans.course_book(
         clinic=open_clinic,
         plan=plan,
         starts=[at(open_clinic, 2026, 11, 24, 10), at(open_clinic, 2026, 12, 8, 10)],
@@ -211,8 +211,8 @@ def test_booking_a_course_books_every_date_and_activates_the_plan(
 def test_a_course_with_one_refused_date_books_nothing(
     open_clinic, plan, clinician, room, desk_user
 ):
-    with pytest.raises(SchedulingRefused) as refused:
-        scheduling.book_course(
+    with pytest.raises(BookingRefused) as refused:
+        plans.course_book(
             clinic=open_clinic,
             plan=plan,
             starts=[at(open_clinic, 2026, 11, 24, 10), at(open_clinic, 2026, 11, 29, 10)],
@@ -252,7 +252,7 @@ def test_stopping_a_plan_cancels_its_coming_sessions_with_the_reason(
 
 
 def test_a_course_cannot_be_completed_before_any_session_is(plan):
-    with pytest.raises(SchedulingRefused):
+    with pytest.raises(BookingRefused):
         plan_complete(plan=plan)
 
 

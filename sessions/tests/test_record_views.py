@@ -9,8 +9,8 @@ from django.urls import reverse
 from clinic.models import AccessLog
 from clinic.roles import Role
 from formulations.tests.factories import FormulationVersionFactory, LotFactory
-from sessions import records
 from sessions.models import SessionRecord, SessionStatus
+from sessions.records import records
 from sessions.tests.factories import AdverseEventFactory, TreatmentSessionFactory
 from sessions.tests.records_fixtures import DURING_SESSION, SESSION_START
 

@@ -8,7 +8,6 @@ from django.db import IntegrityError, connection, transaction
 
 from clinic.roles import Role
 from formulations.lots import lot_quarantine, lot_recall
-from formulations.recall import lot_recipients, version_usage
 from formulations.tests.factories import (
     FormulationVersionFactory,
     IngredientLineFactory,
@@ -21,8 +20,7 @@ from patients.tests.factories import (
     ScreeningRecheckFactory,
     TreatmentConsentFactory,
 )
-from sessions import records
-from sessions.maintenance import maintenance_due
+from sessions.booking.maintenance import maintenance_due
 from sessions.models import (
     Injection,
     PlanStatus,
@@ -32,8 +30,10 @@ from sessions.models import (
     SessionStatus,
     SignedRecordError,
 )
-from sessions.record_forms import InjectionForm
-from sessions.records import RecordRefused
+from sessions.records import records
+from sessions.records.forms import InjectionForm
+from sessions.records.recall import lot_recipients, version_usage
+from sessions.records.records import RecordRefused
 from sessions.tests.factories import TreatmentPlanFactory, TreatmentSessionFactory
 from sessions.tests.records_fixtures import DURING_SESSION, SESSION_DAY
 

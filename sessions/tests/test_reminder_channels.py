@@ -16,15 +16,12 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from patients.tests.factories import PatientFactory
-from sessions.messaging import DeliveryFailed, sms_backend
 from sessions.models import Reminder, ReminderKind, ReminderStatus
-from sessions.reminders import (
-    dispatch_due_reminders,
-    reminder_channel,
-    reminders_on_booked,
-    reminders_on_cancelled,
-    render_reminder,
-)
+from sessions.outreach.messages import render_reminder
+from sessions.outreach.messaging import DeliveryFailed, sms_backend
+from sessions.outreach.preferences import reminder_channel
+from sessions.outreach.rows import reminders_on_booked, reminders_on_cancelled
+from sessions.outreach.sweep import dispatch_due_reminders
 from sessions.tests.conftest import MONDAY, at
 from sessions.tests.factories import TreatmentPlanFactory, TreatmentSessionFactory
 

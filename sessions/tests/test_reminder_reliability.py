@@ -28,7 +28,7 @@ from clinic.celery import app as celery_app
 from clinic.models import Clinic
 from conftest import skip_unless_ci
 from patients.tests.factories import PatientFactory
-from sessions import reminders
+from sessions.booking.scheduling import session_book
 from sessions.models import (
     Reminder,
     ReminderKind,
@@ -36,7 +36,7 @@ from sessions.models import (
     SessionKind,
     TreatmentSession,
 )
-from sessions.scheduling import book_session
+from sessions.outreach import sweep
 from sessions.tests.conftest import MONDAY
 from sessions.tests.factories import TreatmentSessionFactory
 from sessions.tests.sms_backends import marks, writers
@@ -87,19 +87,19 @@ def test_two_sweeps_at_once_send_each_reminder_once(monkeypatch):
             delivered.append(reminder.pk)
         return f"fake-{reminder.pk}"
 
-    monkeypatch.setattr(reminders, "deliver_message", slow_provider)
+    monkeypatch.setattr(sweep, "deliver_message", slow_provider)
     start = threading.Barrier(2)
     results = []
 
-    def sweep():
+    def one_sweep():
         try:
             start.wait()
-            results.append(reminders.dispatch_due_reminders(now=MONDAY, batch_size=10))
+            results.append(sweep.dispatch_due_reminders(now=MONDAY, batch_size=10))
         finally:
             connections.close_all()
 
     # when
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    threads = [threading.Thread(target=one_sweep) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -242,7 +242,7 @@ def test_a_booking_while_redis_is_down_succeeds_and_its_confirmation_goes_out_wh
             )
             now = timezone.now()
             started = monotonic_clock()
-            session = book_session(
+            session = session_book(
                 clinic=clinic,
                 patient=patient,
                 clinician=clinician,
@@ -328,7 +328,7 @@ def test_a_worker_killed_mid_send_leaves_the_reminder_unknown_and_never_resends_
     # then: the row stays `sending` until its lease has run out, then becomes `unknown`
     assert statuses(reminder) == [ReminderStatus.SENDING]
     lease = timedelta(minutes=clinic.reminder_lease_minutes)
-    result = reminders.dispatch_due_reminders(now=now + lease + timedelta(minutes=1))
+    result = sweep.dispatch_due_reminders(now=now + lease + timedelta(minutes=1))
     assert result.unknown == 1
     assert result.sent == 0
     assert statuses(reminder) == [ReminderStatus.UNKNOWN]
@@ -399,7 +399,7 @@ def test_a_failing_provider_is_retried_with_backoff_through_the_worker_then_the_
         for attempt in range(1, limit):
             # then: each refusal schedules the next attempt 1, 2, 4… minutes later
             assert (row.status, row.attempts) == (ReminderStatus.PENDING, attempt)
-            assert row.send_after == clock[0] + reminders.backoff(attempts=attempt)
+            assert row.send_after == clock[0] + sweep.backoff(attempts=attempt)
             early = sweep_at(row.send_after - timedelta(seconds=1))
             assert early.attempts == attempt
             row = sweep_at(row.send_after)

@@ -9,7 +9,7 @@ import time_machine
 from clinic.roles import Role
 from patients.tests.factories import PatientFactory
 from sessions.models import Reminder, ReminderStatus
-from sessions.reminder_actions import ReminderRefused, reminder_retry
+from sessions.outreach.reminder_actions import ReminderRefused, reminder_retry
 from sessions.tests.conftest import MONDAY
 from sessions.tests.factories import ReminderFactory, TreatmentSessionFactory
 

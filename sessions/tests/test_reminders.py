@@ -5,6 +5,7 @@ fire, fire every hour, crash when nothing is due, keep texting people who replie
 """
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -12,9 +13,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from patients.tests.factories import PatientFactory
-from sessions import reminders
-from sessions.links import patient_link_issue
-from sessions.messaging import DeliveryFailed
+from sessions.booking.plans import course_book
+from sessions.booking.scheduling import (
+    BookingRefused,
+    session_book,
+    session_cancel,
+    session_move,
+    session_no_show,
+)
 from sessions.models import (
     PlanStatus,
     Reminder,
@@ -23,20 +29,11 @@ from sessions.models import (
     SessionStatus,
     TreatmentSession,
 )
-from sessions.reminders import (
-    claim_due_reminders,
-    dispatch_due_reminders,
-    reminders_backfill,
-    reminders_on_session_completed,
-)
-from sessions.scheduling import (
-    SchedulingRefused,
-    book_course,
-    book_session,
-    cancel_session,
-    move_session,
-    no_show_session,
-)
+from sessions.outreach import preferences, sweep
+from sessions.outreach.links import patient_link_issue
+from sessions.outreach.messaging import DeliveryFailed
+from sessions.outreach.rows import reminders_backfill, reminders_on_session_completed
+from sessions.outreach.sweep import claim_due_reminders, dispatch_due_reminders
 from sessions.tests.conftest import MONDAY, at
 from sessions.tests.factories import TreatmentSessionFactory
 
@@ -69,7 +66,7 @@ def texter(db):
 
 
 def _book(clinic, patient, clinician, room, starts_at, desk_user, now=MONDAY):
-    return book_session(
+    return session_book(
         clinic=clinic,
         patient=patient,
         clinician=clinician,
@@ -121,7 +118,7 @@ def test_booking_a_course_sends_one_confirmation_listing_every_date(
     starts.append(at(open_clinic, 2026, 12, 24, 10))
 
     # when reception books the course in one step and the sweep runs
-    booked = book_course(
+    booked = course_book(
         clinic=open_clinic,
         plan=plan,
         starts=starts,
@@ -163,7 +160,7 @@ def test_a_refused_booking_leaves_no_reminder(open_clinic, clinician, room, pati
     _book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 27, 10), desk_user)
     other = PatientFactory(email_consent_at=CONSENTED)
 
-    with pytest.raises(SchedulingRefused):
+    with pytest.raises(BookingRefused):
         _book(open_clinic, other, clinician, room, at(open_clinic, 2026, 11, 27, 10), desk_user)
 
     assert not Reminder.objects.filter(patient=other).exists()
@@ -190,7 +187,7 @@ def test_moving_a_session_moves_its_reminders_and_sends_one_reschedule_notice(
     later = MONDAY + timedelta(hours=1)
 
     # when: moved to the next Wednesday 15:00, twice (there and back a day later)
-    move_session(
+    session_move(
         clinic=open_clinic,
         session=session,
         starts_at=at(open_clinic, 2026, 12, 2, 15),
@@ -220,7 +217,7 @@ def test_moving_after_a_reminder_went_out_creates_the_one_for_the_new_time(
     dispatch_due_reminders(now=wednesday)  # confirmation and the 48 h reminder go out
     assert len(mail.outbox) == 2
 
-    move_session(
+    session_move(
         clinic=open_clinic,
         session=session,
         starts_at=at(open_clinic, 2026, 12, 4, 10),
@@ -243,8 +240,8 @@ def test_a_refused_move_leaves_the_reminders_where_they_were(
     )
     before = [(r.kind, r.due_at, r.status) for r in _rows(session)]
 
-    with pytest.raises(SchedulingRefused):
-        move_session(
+    with pytest.raises(BookingRefused):
+        session_move(
             clinic=open_clinic,
             session=session,
             starts_at=at(open_clinic, 2026, 11, 29, 10),  # Sunday: closed
@@ -262,7 +259,7 @@ def test_cancelling_cancels_pending_reminders_and_sends_a_cancellation_notice(
         open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 27, 10), desk_user
     )
 
-    cancel_session(
+    session_cancel(
         clinic=open_clinic,
         session=session,
         by_patient=True,
@@ -290,7 +287,7 @@ def test_a_no_show_gets_a_follow_up_at_ten_the_next_local_day(
         open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 24, 16), desk_user
     )
 
-    no_show_session(
+    session_no_show(
         clinic=open_clinic, session=session, by=desk_user, now=at(open_clinic, 2026, 11, 24, 17)
     )
 
@@ -466,7 +463,7 @@ def test_a_failing_provider_is_retried_with_backoff_then_the_reminder_fails(
         calls.append(reminder.pk)
         raise DeliveryFailed("The mail server refused the message (SMTPDataError, SMTP 451).")
 
-    monkeypatch.setattr(reminders, "deliver_message", refusing)
+    monkeypatch.setattr(sweep, "deliver_message", refusing)
     _book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 27, 10), desk_user)
     confirmation = Reminder.objects.get(kind=ReminderKind.BOOKING_CONFIRMATION)
 
@@ -493,7 +490,7 @@ def test_an_unexpected_provider_error_keeps_patient_data_out_of_the_reason_and_t
     def crashing(*, reminder, message, clinic):
         raise RuntimeError(f"cannot deliver to {reminder.patient.email}")
 
-    monkeypatch.setattr(reminders, "deliver_message", crashing)
+    monkeypatch.setattr(sweep, "deliver_message", crashing)
     _book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 27, 10), desk_user)
 
     with caplog.at_level("DEBUG"):
@@ -520,7 +517,7 @@ def test_a_sweep_cut_off_mid_batch_hands_untried_rows_back(
     def cut_off(*, reminder, message, clinic):
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(reminders, "deliver_message", cut_off)
+    monkeypatch.setattr(sweep, "deliver_message", cut_off)
     with pytest.raises(SoftTimeLimitExceeded):
         dispatch_due_reminders(now=MONDAY)
 
@@ -562,7 +559,7 @@ def test_quiet_hours_follow_the_patients_own_time_zone(open_clinic, clinician, r
     assert reminder_24h.due_at == at(open_clinic, 2026, 11, 26, 15)  # 10:00 New York: not quiet
     assert reminder_24h.send_after == reminder_24h.due_at
     booked_at = _rows(session, kind=ReminderKind.BOOKING_CONFIRMATION)[0]
-    new_york_8am = datetime(2026, 11, 23, 8, 0, tzinfo=reminders.ZoneInfo("America/New_York"))
+    new_york_8am = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("America/New_York"))
     assert booked_at.send_after == new_york_8am  # MONDAY is 03:00 in New York
 
 
@@ -571,7 +568,7 @@ def test_quiet_hours_end_at_eight_on_the_wall_clock_across_the_spring_change(cli
     # Saturday 28 March 2026, 23:00 GMT; the clocks go forward that night.
     late = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
 
-    send_after = reminders.send_after_for(
+    send_after = preferences.send_after_for(
         patient=patient, clinic=clinic, due_at=late, appointment_at=None
     )
 
@@ -583,7 +580,7 @@ def test_a_reminder_that_would_wait_past_its_appointment_goes_at_its_due_time(cl
     patient = PatientFactory(email_consent_at=CONSENTED)
     late = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
 
-    send_after = reminders.send_after_for(
+    send_after = preferences.send_after_for(
         patient=patient, clinic=clinic, due_at=late, appointment_at=late + timedelta(hours=9)
     )
 

@@ -9,7 +9,7 @@ import pytest
 from clinic.roles import Role
 from formulations.tests.factories import FormulationVersionFactory, LotFactory
 from sessions.models import AdverseEventType
-from sessions.safety import safety_report
+from sessions.records.safety import safety_report
 from sessions.tests.factories import (
     AdverseEventFactory,
     SessionRecordFactory,

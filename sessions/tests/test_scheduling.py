@@ -1,6 +1,6 @@
 """Every booking rule of scheduling.py, called directly."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 import time_machine
@@ -8,9 +8,9 @@ import time_machine
 from clinic.roles import Role
 from clinic.tests.factories import RoomFactory
 from patients.tests.factories import PatientFactory, ScreeningFactory
-from sessions import scheduling
+from sessions.booking import scheduling
+from sessions.booking.scheduling import BookingRefused
 from sessions.models import SessionKind, SessionStatus
-from sessions.scheduling import SchedulingRefused
 from sessions.tests.conftest import MONDAY, at
 from sessions.tests.factories import TreatmentSessionFactory
 
@@ -22,7 +22,7 @@ def clock():
 
 
 def book(clinic, patient, clinician, room, when, by, **kw):
-    return scheduling.book_session(
+    return scheduling.session_book(
         clinic=clinic,
         patient=patient,
         clinician=clinician,
@@ -50,7 +50,7 @@ def test_the_same_clinician_cannot_be_booked_twice_at_once(
 ):
     book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 23, 10), desk_user)
 
-    with pytest.raises(SchedulingRefused) as refused:
+    with pytest.raises(BookingRefused) as refused:
         book(
             open_clinic,
             PatientFactory(),
@@ -75,7 +75,7 @@ def test_the_same_room_cannot_be_booked_twice_at_once(
         ends=clinician.working_hours.first().ends,
     )
 
-    with pytest.raises(SchedulingRefused) as refused:
+    with pytest.raises(BookingRefused) as refused:
         book(
             open_clinic,
             PatientFactory(),
@@ -99,7 +99,7 @@ def test_the_same_patient_cannot_be_in_two_sessions_at_once(
         ends=clinician.working_hours.first().ends,
     )
 
-    with pytest.raises(SchedulingRefused) as refused:
+    with pytest.raises(BookingRefused) as refused:
         book(
             open_clinic,
             patient,
@@ -116,7 +116,7 @@ def test_a_cancelled_session_frees_its_slot(open_clinic, patient, clinician, roo
     first = book(
         open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 23, 10), desk_user
     )
-    scheduling.cancel_session(
+    scheduling.session_cancel(
         clinic=open_clinic, session=first, by_patient=True, reason="Flu", by=desk_user, now=MONDAY
     )
 
@@ -145,7 +145,7 @@ def test_back_to_back_sessions_do_not_overlap(open_clinic, patient, clinician, r
 def test_a_session_outside_opening_hours_is_refused(
     open_clinic, patient, clinician, room, desk_user
 ):
-    with pytest.raises(SchedulingRefused) as refused:
+    with pytest.raises(BookingRefused) as refused:
         book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 29, 10), desk_user)
 
     assert refused.value.rule == "opening_hours"
@@ -155,7 +155,7 @@ def test_a_session_outside_opening_hours_is_refused(
 def test_a_session_running_past_closing_time_is_refused(
     open_clinic, patient, clinician, room, desk_user
 ):
-    with pytest.raises(SchedulingRefused) as refused:
+    with pytest.raises(BookingRefused) as refused:
         book(
             open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 28, 17, 30), desk_user
         )
@@ -166,7 +166,7 @@ def test_a_session_running_past_closing_time_is_refused(
 def test_a_session_outside_the_clinicians_working_hours_is_refused(
     open_clinic, patient, clinician, room, desk_user
 ):
-    with pytest.raises(SchedulingRefused) as refused:
+    with pytest.raises(BookingRefused) as refused:
         book(
             open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 23, 16, 30), desk_user
         )
@@ -180,7 +180,7 @@ def test_opening_hours_are_read_in_the_clinic_time_zone(
 ):
     # 09:00 in London in June is 08:00 UTC: allowed, although 08:00 UTC looks early.
     with time_machine.travel("2027-06-01T07:00Z", tick=False):
-        session = scheduling.book_session(
+        session = scheduling.session_book(
             clinic=open_clinic,
             patient=patient,
             clinician=clinician,
@@ -195,7 +195,7 @@ def test_opening_hours_are_read_in_the_clinic_time_zone(
 
 
 def test_a_time_in_the_past_is_refused(open_clinic, patient, clinician, room, desk_user):
-    with pytest.raises(SchedulingRefused) as refused:
+    with pytest.raises(BookingRefused) as refused:
         book(open_clinic, patient, clinician, room, MONDAY - timedelta(days=1), desk_user)
 
     assert refused.value.rule == "past"
@@ -214,7 +214,7 @@ def test_a_course_session_closer_than_seven_days_is_refused(
         plan=plan,
     )
 
-    with pytest.raises(SchedulingRefused) as refused:
+    with pytest.raises(BookingRefused) as refused:
         book(
             open_clinic,
             plan.patient,
@@ -243,7 +243,7 @@ def test_reception_cannot_override_the_seven_day_rule(
         plan=plan,
     )
 
-    with pytest.raises(SchedulingRefused) as refused:
+    with pytest.raises(BookingRefused) as refused:
         book(
             open_clinic,
             plan.patient,
@@ -341,7 +341,7 @@ def test_a_session_booked_before_existing_ones_renumbers_the_course(
 
 
 def test_a_plan_of_another_patient_is_refused(open_clinic, plan, clinician, room, desk_user):
-    with pytest.raises(SchedulingRefused) as refused:
+    with pytest.raises(BookingRefused) as refused:
         book(
             open_clinic,
             PatientFactory(),
@@ -373,7 +373,7 @@ def test_an_uncleared_referral_blocks_a_treatment_session(
         message="The patient must see a dermatologist before treatment.",
     )
 
-    with pytest.raises(SchedulingRefused) as refused:
+    with pytest.raises(BookingRefused) as refused:
         book(
             open_clinic,
             plan.patient,
@@ -436,7 +436,7 @@ def test_an_absolute_finding_blocks_a_treatment_session(
         patient=plan.patient, screened_on=date(2026, 11, 20), answers={"pregnant": True}
     )
 
-    with pytest.raises(SchedulingRefused) as refused:
+    with pytest.raises(BookingRefused) as refused:
         book(
             open_clinic,
             plan.patient,
@@ -504,7 +504,7 @@ def test_a_screening_that_lapses_before_the_session_flags_it(
 def test_confirming_a_scheduled_session(open_clinic, patient, clinician, room, desk_user):
     session = TreatmentSessionFactory(patient=patient, clinician=clinician, room=room)
 
-    session = scheduling.confirm_session(session=session, by=desk_user, now=MONDAY)
+    session = scheduling.session_confirm(session=session, by=desk_user, now=MONDAY)
 
     assert session.status == SessionStatus.CONFIRMED
     assert session.confirmed_at == MONDAY
@@ -519,8 +519,8 @@ def test_a_cancelled_session_cannot_be_confirmed(open_clinic, patient, clinician
         status_reason="Closed",
     )
 
-    with pytest.raises(SchedulingRefused) as refused:
-        scheduling.confirm_session(session=session, by=desk_user, now=MONDAY)
+    with pytest.raises(BookingRefused) as refused:
+        scheduling.session_confirm(session=session, by=desk_user, now=MONDAY)
 
     assert "cancelled by clinic cannot be confirmed" in refused.value.message
 
@@ -530,8 +530,8 @@ def test_check_in_only_on_the_day_of_the_session(open_clinic, patient, clinician
         patient=patient, clinician=clinician, room=room, starts_at=at(open_clinic, 2026, 11, 24, 10)
     )
 
-    with pytest.raises(SchedulingRefused) as refused:
-        scheduling.check_in_session(clinic=open_clinic, session=tomorrow, by=desk_user, now=MONDAY)
+    with pytest.raises(BookingRefused) as refused:
+        scheduling.session_check_in(clinic=open_clinic, session=tomorrow, by=desk_user, now=MONDAY)
 
     assert "on the day of their session" in refused.value.message
 
@@ -541,7 +541,7 @@ def test_checking_in_today(open_clinic, patient, clinician, room, desk_user):
         patient=patient, clinician=clinician, room=room, starts_at=at(open_clinic, 2026, 11, 23, 10)
     )
 
-    session = scheduling.check_in_session(
+    session = scheduling.session_check_in(
         clinic=open_clinic, session=today, by=desk_user, now=MONDAY
     )
 
@@ -555,8 +555,8 @@ def test_a_no_show_before_the_start_time_is_refused(
         patient=patient, clinician=clinician, room=room, starts_at=at(open_clinic, 2026, 11, 23, 10)
     )
 
-    with pytest.raises(SchedulingRefused) as refused:
-        scheduling.no_show_session(clinic=open_clinic, session=session, by=desk_user, now=MONDAY)
+    with pytest.raises(BookingRefused) as refused:
+        scheduling.session_no_show(clinic=open_clinic, session=session, by=desk_user, now=MONDAY)
 
     assert "after the session's start time" in refused.value.message
 
@@ -566,7 +566,7 @@ def test_a_no_show_after_the_start_time(open_clinic, patient, clinician, room, d
         patient=patient, clinician=clinician, room=room, starts_at=at(open_clinic, 2026, 11, 23, 10)
     )
 
-    session = scheduling.no_show_session(
+    session = scheduling.session_no_show(
         clinic=open_clinic, session=session, by=desk_user, now=at(open_clinic, 2026, 11, 23, 10, 20)
     )
 
@@ -576,8 +576,8 @@ def test_a_no_show_after_the_start_time(open_clinic, patient, clinician, room, d
 def test_cancelling_needs_a_reason(open_clinic, patient, clinician, room, desk_user):
     session = TreatmentSessionFactory(patient=patient, clinician=clinician, room=room)
 
-    with pytest.raises(SchedulingRefused) as refused:
-        scheduling.cancel_session(
+    with pytest.raises(BookingRefused) as refused:
+        scheduling.session_cancel(
             clinic=open_clinic,
             session=session,
             by_patient=True,
@@ -592,7 +592,7 @@ def test_cancelling_needs_a_reason(open_clinic, patient, clinician, room, desk_u
 def test_cancelling_records_who_cancelled_and_why(open_clinic, patient, clinician, room, desk_user):
     session = TreatmentSessionFactory(patient=patient, clinician=clinician, room=room)
 
-    session = scheduling.cancel_session(
+    session = scheduling.session_cancel(
         clinic=open_clinic,
         session=session,
         by_patient=False,
@@ -612,9 +612,9 @@ def test_moving_a_session_needs_it_confirmed_again(
     session = book(
         open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 23, 10), desk_user
     )
-    scheduling.confirm_session(session=session, by=desk_user, now=MONDAY)
+    scheduling.session_confirm(session=session, by=desk_user, now=MONDAY)
 
-    moved = scheduling.move_session(
+    moved = scheduling.session_move(
         clinic=open_clinic,
         session=session,
         starts_at=at(open_clinic, 2026, 11, 24, 11),
@@ -649,8 +649,8 @@ def test_a_move_too_close_to_the_next_course_session_is_refused(
         plan=plan,
     )
 
-    with pytest.raises(SchedulingRefused) as refused:
-        scheduling.move_session(
+    with pytest.raises(BookingRefused) as refused:
+        scheduling.session_move(
             clinic=open_clinic,
             session=first,
             starts_at=at(open_clinic, 2026, 12, 3, 10),
@@ -659,126 +659,6 @@ def test_a_move_too_close_to_the_next_course_session_is_refused(
         )
 
     assert refused.value.rule == "interval"
-
-
-def test_moving_proposes_shifting_later_sessions_by_the_same_days(
-    open_clinic, plan, clinician, room, desk_user
-):
-    first = book(
-        open_clinic,
-        plan.patient,
-        clinician,
-        room,
-        at(open_clinic, 2026, 11, 23, 10),
-        desk_user,
-        plan=plan,
-    )
-    second = book(
-        open_clinic,
-        plan.patient,
-        clinician,
-        room,
-        at(open_clinic, 2026, 12, 7, 10),
-        desk_user,
-        plan=plan,
-    )
-
-    shifts = scheduling.propose_reflow(
-        clinic=open_clinic, session=first, new_starts_at=at(open_clinic, 2026, 11, 30, 10)
-    )
-
-    assert [(s.session.pk, s.starts_at) for s in shifts] == [
-        (second.pk, at(open_clinic, 2026, 12, 14, 10))
-    ]
-
-
-def test_a_move_with_reflow_keeps_the_course_spacing(open_clinic, plan, clinician, room, desk_user):
-    first = book(
-        open_clinic,
-        plan.patient,
-        clinician,
-        room,
-        at(open_clinic, 2026, 11, 23, 10),
-        desk_user,
-        plan=plan,
-    )
-    second = book(
-        open_clinic,
-        plan.patient,
-        clinician,
-        room,
-        at(open_clinic, 2026, 12, 7, 10),
-        desk_user,
-        plan=plan,
-    )
-    new_time = at(open_clinic, 2026, 12, 2, 10)
-    shifts = scheduling.propose_reflow(clinic=open_clinic, session=first, new_starts_at=new_time)
-
-    scheduling.move_with_reflow(
-        clinic=open_clinic,
-        session=first,
-        starts_at=new_time,
-        later=[(s.session, s.starts_at) for s in shifts],
-        by=desk_user,
-        now=MONDAY,
-    )
-
-    first.refresh_from_db()
-    second.refresh_from_db()
-    assert first.starts_at == new_time
-    assert second.starts_at == at(open_clinic, 2026, 12, 16, 10)
-
-
-def test_suggested_slots_skip_busy_times(open_clinic, patient, clinician, room, desk_user):
-    book(
-        open_clinic, PatientFactory(), clinician, room, at(open_clinic, 2026, 11, 23, 9), desk_user
-    )
-
-    slots = scheduling.suggest_slots(
-        clinic=open_clinic, clinician=clinician, room=room, patient=patient, after=MONDAY, limit=3
-    )
-
-    assert slots == [
-        at(open_clinic, 2026, 11, 23, 9, 45),
-        at(open_clinic, 2026, 11, 23, 10),
-        at(open_clinic, 2026, 11, 23, 10, 15),
-    ]
-
-
-def test_moving_a_course_across_the_autumn_change_keeps_the_later_wall_clock_time(
-    open_clinic, plan, clinician, room, desk_user
-):
-    # 10:00 BST on Mon 12 Oct 2026; moved a week later, the next session crosses 25 October.
-    with time_machine.travel("2026-10-01T08:00Z", tick=False):
-        now = at(open_clinic, 2026, 10, 1, 9)
-        first = scheduling.book_session(
-            clinic=open_clinic,
-            patient=plan.patient,
-            clinician=clinician,
-            room=room,
-            starts_at=at(open_clinic, 2026, 10, 12, 10),
-            by=desk_user,
-            now=now,
-            plan=plan,
-        )
-        scheduling.book_session(
-            clinic=open_clinic,
-            patient=plan.patient,
-            clinician=clinician,
-            room=room,
-            starts_at=at(open_clinic, 2026, 10, 19, 10),
-            by=desk_user,
-            now=now,
-            plan=plan,
-        )
-
-        shifts = scheduling.propose_reflow(
-            clinic=open_clinic, session=first, new_starts_at=at(open_clinic, 2026, 10, 19, 10)
-        )
-
-    # 26 October is GMT: 10:00 local is 10:00 UTC, an hour later in UTC than 10:00 BST.
-    assert shifts[0].starts_at == datetime(2026, 10, 26, 10, 0, tzinfo=UTC)
-    assert shifts[0].starts_at.astimezone(open_clinic.zone).hour == 10
 
 
 def test_an_override_is_kept_in_the_session_history(open_clinic, plan, clinician, room, desk_user):
@@ -802,7 +682,7 @@ def test_an_override_is_kept_in_the_session_history(open_clinic, plan, clinician
         override_reason="Travelling",
     )
 
-    scheduling.move_session(
+    scheduling.session_move(
         clinic=open_clinic,
         session=session,
         starts_at=at(open_clinic, 2026, 11, 30, 10),

@@ -1,3 +1,5 @@
+"""`manage.py seed_demo`: the demo clinic. Composes every app's demo seeding (idempotent)."""
+
 import importlib
 
 from django.apps import apps
@@ -7,6 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.demo import DEMO_PASSWORD, DEMO_USERS, seed_clinic
+from patients.demo_outcomes import seed as seed_outcomes
+from sessions.outreach.rows import reminders_backfill
 
 
 class Command(BaseCommand):
@@ -42,12 +46,10 @@ class Command(BaseCommand):
                     continue
                 module.seed(clinic=clinic)
             # Outcomes and adverse events need the completed, signed sessions seeded above.
-            from patients.demo_outcomes import seed as seed_outcomes
 
             seed_outcomes(clinic=clinic)
             # The demo calendar is written directly rather than booked: give its upcoming
             # sessions the reminders a booking creates, so the worker has something to send.
-            from sessions.reminders import reminders_backfill
 
             reminders_backfill(now=timezone.now(), clinic=clinic)
         self.stdout.write(self.style.SUCCESS(f"Demo clinic ready: {clinic.name}"))

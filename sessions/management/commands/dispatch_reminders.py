@@ -1,7 +1,9 @@
+"""`manage.py dispatch_reminders`: one sweep of due reminders, printing how many were sent."""
+
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from sessions.reminders import dispatch_due_reminders
+from sessions.outreach.sweep import dispatch_due_reminders
 
 
 class Command(BaseCommand):

@@ -1,0 +1,549 @@
+"""Booking rules: when a treatment session may be booked, moved, confirmed, checked in, cancelled.
+
+Every state change of a TreatmentSession passes through one function here. A rule that refuses
+raises BookingRefused with the rule's name and a sentence reception can read out.
+
+Times are stored as aware UTC datetimes; every rule about hours and days works in the clinic's
+own zone, so a session booked for 10:00 stays at 10:00 on the wall clock across a daylight-saving
+change (days are counted on the local calendar, then the local time is localised again).
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from clinic.models import Clinic, Room, StaffProfile
+from patients.clearance import treatment_clearance
+from sessions.models import (
+    ACTIVE_STATUSES,
+    SessionKind,
+    SessionStatus,
+    TreatmentPlan,
+    TreatmentSession,
+)
+from sessions.outreach.links import patient_links_revoke_for_session
+from sessions.outreach.rows import (
+    reminders_on_booked,
+    reminders_on_cancelled,
+    reminders_on_moved,
+    reminders_on_no_show,
+)
+
+OVERRIDE_PERMISSION = "treatment_sessions.override_interval"
+CANCELLED = (SessionStatus.CANCELLED_BY_PATIENT, SessionStatus.CANCELLED_BY_CLINIC)
+
+
+class BookingRefused(Exception):
+    """A booking rule said no. `rule` names the rule, `message` says why in plain words."""
+
+    def __init__(self, rule: str, message: str):
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+# Clearance gate -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gate:
+    blocked: bool
+    needs_screening: bool
+    message: str = ""
+
+
+def session_clearance(*, patient, formulation_version, on_date: date) -> Gate:
+    """The screening gate for a treatment session, in words reception may read.
+
+    An absolute finding or an uncleared referral blocks the booking; a lapsed or missing
+    screening only flags the session "screen before treatment" (it can be done on the day).
+    """
+    clearance = treatment_clearance(
+        patient=patient, formulation_version=formulation_version, on_date=on_date
+    )
+    if clearance.cleared:
+        return Gate(blocked=False, needs_screening=False)
+    blocking = getattr(clearance, "blocking", None) or clearance.findings
+    if any(getattr(f, "outcome", "") in ("absolute", "referral") for f in blocking):
+        # An absolute contraindication, or a red flag no dermatologist has cleared yet.
+        return Gate(
+            blocked=True,
+            needs_screening=False,
+            message="Treatment cannot be booked: "
+            + (
+                clearance.reception_message
+                or "a clinician must review this patient's screening first."
+            )
+            + " An assessment appointment can still be booked.",
+        )
+    if clearance.next_step in ("screen", "re-check"):
+        return Gate(
+            blocked=False,
+            needs_screening=True,
+            message=clearance.reception_message or "Screen before treatment.",
+        )
+    # A relative finding: the clinician decides at the session, with a recorded override.
+    return Gate(blocked=False, needs_screening=False, message=clearance.reception_message)
+
+
+# Helpers --------------------------------------------------------------------------------------
+
+
+def local_date(*, clinic: Clinic, moment: datetime) -> date:
+    return moment.astimezone(clinic.zone).date()
+
+
+def localise(*, clinic: Clinic, day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=clinic.zone)
+
+
+def _hhmm(*, clinic: Clinic, moment: datetime) -> str:
+    return moment.astimezone(clinic.zone).strftime("%H:%M")
+
+
+def _can_override(user) -> bool:
+    return bool(user and user.has_perm(OVERRIDE_PERMISSION) and hasattr(user, "staff_profile"))
+
+
+def _check_hours(
+    *, clinic: Clinic, clinician: StaffProfile, starts_at: datetime, ends_at: datetime
+):
+    start = starts_at.astimezone(clinic.zone)
+    end = ends_at.astimezone(clinic.zone)
+    day = start.date()
+    if end.date() != day:
+        raise BookingRefused("opening_hours", "A session must start and end on the same day.")
+    weekday = f"{day:%A}s"
+    opening = clinic.opening_hours_on(day)
+    if not any(h.covers(start.time(), end.time()) for h in opening):
+        hours = ", ".join(f"{h.opens:%H:%M}–{h.closes:%H:%M}" for h in opening)
+        raise BookingRefused(
+            "opening_hours",
+            f"The clinic is not open for the whole session ({start:%H:%M}–{end:%H:%M}). "
+            + (f"Opening hours on {weekday}: {hours}." if hours else f"It is closed on {weekday}."),
+        )
+    working = clinician.working_hours_on(day)
+    if not any(h.starts <= start.time() and end.time() <= h.ends for h in working):
+        hours = ", ".join(f"{h.starts:%H:%M}–{h.ends:%H:%M}" for h in working)
+        raise BookingRefused(
+            "working_hours",
+            f"{clinician.display_name} is not working for the whole session "
+            f"({start:%H:%M}–{end:%H:%M}). "
+            + (
+                f"Working hours on {weekday}: {hours}."
+                if hours
+                else f"They do not work on {weekday}."
+            ),
+        )
+
+
+def _check_overlap(
+    *,
+    clinic: Clinic,
+    patient,
+    clinician: StaffProfile,
+    room: Room,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude_pk: int | None,
+):
+    clash = (
+        TreatmentSession.objects.filter(
+            status__in=ACTIVE_STATUSES, starts_at__lt=ends_at, ends_at__gt=starts_at
+        )
+        .filter(Q(clinician=clinician) | Q(room=room) | Q(patient=patient))
+        .exclude(pk=exclude_pk)
+        .order_by("starts_at")
+        .first()
+    )
+    if clash is None:
+        return
+    start = _hhmm(clinic=clinic, moment=clash.starts_at)
+    when = f"from {start} to {_hhmm(clinic=clinic, moment=clash.ends_at)}"
+    if clash.clinician_id == clinician.pk:
+        message = f"{clinician.display_name} already has a session {when}."
+    elif clash.patient_id == patient.pk:
+        message = f"This patient already has a session {when}."
+    else:
+        message = f"{room.name} is already booked {when}."
+    raise BookingRefused("overlap", message + " Choose another time.")
+
+
+# Which of PostgreSQL's exclusion constraints fired, in reception's words.
+OVERLAP_GUARDS = {
+    "session_no_clinician_overlap": "The clinician was booked for this time a moment ago.",
+    "session_no_room_overlap": "The room was booked for this time a moment ago.",
+    "session_no_patient_overlap": "This patient was booked for this time a moment ago.",
+}
+
+
+def _overlap_refusal(exc: IntegrityError) -> BookingRefused | None:
+    text = str(exc)
+    for name, message in OVERLAP_GUARDS.items():
+        if name in text:
+            return BookingRefused("overlap", message + " Choose another time.")
+    return None
+
+
+def gap_days(*, clinic: Clinic, earlier: datetime, later: datetime) -> int:
+    return (
+        local_date(clinic=clinic, moment=later) - local_date(clinic=clinic, moment=earlier)
+    ).days
+
+
+def _check_interval(
+    *,
+    clinic: Clinic,
+    plan: TreatmentPlan,
+    starts_at: datetime,
+    exclude_pk: int | None,
+    override_reason: str,
+    by,
+) -> tuple[bool, bool]:
+    """(needs the override, is a protocol deviation) for a session of `plan` at `starts_at`."""
+    others = plan.sessions.filter(status__in=ACTIVE_STATUSES).exclude(pk=exclude_pk)
+    before = others.filter(starts_at__lte=starts_at).order_by("-starts_at").first()
+    after = others.filter(starts_at__gt=starts_at).order_by("starts_at").first()
+    shortest = clinic.course_min_interval_days
+    too_close = []
+    if before is not None:
+        gap = gap_days(clinic=clinic, earlier=before.starts_at, later=starts_at)
+        if gap < shortest:
+            too_close.append((before, gap))
+    if after is not None:
+        gap = gap_days(clinic=clinic, earlier=starts_at, later=after.starts_at)
+        if gap < shortest:
+            too_close.append((after, gap))
+    if too_close:
+        neighbour, gap = too_close[0]
+        day = neighbour.starts_at.astimezone(clinic.zone)
+        why = (
+            f"Another session of this plan is on {day:%a %d %b %Y}, {gap} day"
+            f"{'' if gap == 1 else 's'} away: course sessions must be at least {shortest} days "
+            f"apart (risk of over-injection)."
+        )
+        if not override_reason.strip():
+            raise BookingRefused("interval", why + " A clinician may override this with a reason.")
+        if not _can_override(by):
+            raise BookingRefused("interval", why + " Only a clinician can record the override.")
+    deviation = False
+    if before is not None:
+        longest = max(clinic.course_max_interval_days, plan.interval_days)
+        deviation = gap_days(clinic=clinic, earlier=before.starts_at, later=starts_at) > longest
+    return bool(too_close), deviation
+
+
+def plan_reflag(*, clinic: Clinic, plan: TreatmentPlan) -> None:
+    """Renumber the plan's sessions (session n of N) and flag gaps longer than the longest gap."""
+    longest = max(clinic.course_max_interval_days, plan.interval_days)
+    previous = None
+    sequence = 0
+    for session in plan.sessions.order_by("starts_at", "pk"):
+        if session.status not in ACTIVE_STATUSES:
+            if session.sequence is not None or session.is_protocol_deviation:
+                session.sequence, session.is_protocol_deviation = None, False
+                session.save(update_fields=["sequence", "is_protocol_deviation"])
+            continue
+        sequence += 1
+        deviation = previous is not None and (
+            gap_days(clinic=clinic, earlier=previous.starts_at, later=session.starts_at) > longest
+        )
+        if session.sequence != sequence or session.is_protocol_deviation != deviation:
+            session.sequence, session.is_protocol_deviation = sequence, deviation
+            session.save(update_fields=["sequence", "is_protocol_deviation"])
+        previous = session
+
+
+def _check_slot(
+    *,
+    clinic: Clinic,
+    patient,
+    clinician: StaffProfile,
+    room: Room,
+    starts_at: datetime,
+    ends_at: datetime,
+    plan: TreatmentPlan | None,
+    kind: str,
+    exclude_pk: int | None,
+    override_reason: str,
+    by,
+    now: datetime,
+) -> dict:
+    """Every booking rule for one slot; returns the flags to store on the session."""
+    if starts_at < now:
+        raise BookingRefused("past", "This time has already passed. Choose a future time.")
+    if not room.is_active:
+        raise BookingRefused("room", f"{room.name} is not in use any more.")
+    _check_hours(clinic=clinic, clinician=clinician, starts_at=starts_at, ends_at=ends_at)
+    _check_overlap(
+        clinic=clinic,
+        patient=patient,
+        clinician=clinician,
+        room=room,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        exclude_pk=exclude_pk,
+    )
+    overridden = False
+    if plan is not None:
+        overridden, _ = _check_interval(
+            clinic=clinic,
+            plan=plan,
+            starts_at=starts_at,
+            exclude_pk=exclude_pk,
+            override_reason=override_reason,
+            by=by,
+        )
+    needs_screening = False
+    if kind == SessionKind.TREATMENT:
+        gate = session_clearance(
+            patient=patient,
+            formulation_version=plan.formulation_version if plan else None,
+            on_date=local_date(clinic=clinic, moment=starts_at),
+        )
+        if gate.blocked:
+            raise BookingRefused("clearance", gate.message)
+        needs_screening = gate.needs_screening
+    flags = {"needs_screening": needs_screening}
+    if overridden:
+        flags["interval_override_reason"] = override_reason.strip()
+        flags["interval_override_by"] = by.staff_profile
+    else:
+        flags["interval_override_reason"] = ""
+        flags["interval_override_by"] = None
+    return flags
+
+
+# Booking ------------------------------------------------------------------------------------
+
+
+def session_book(
+    *,
+    clinic: Clinic,
+    patient,
+    clinician: StaffProfile,
+    room: Room,
+    starts_at: datetime,
+    by,
+    now: datetime,
+    plan: TreatmentPlan | None = None,
+    kind: str = SessionKind.TREATMENT,
+    minutes: int | None = None,
+    override_reason: str = "",
+    confirm: bool = True,
+) -> TreatmentSession:
+    """Book one session after every rule agreed; raises BookingRefused otherwise.
+
+    `confirm=False` leaves out the booking confirmation (course_book sends one for the course).
+    """
+    if plan is not None and plan.patient_id != patient.pk:
+        raise BookingRefused("plan", "This plan belongs to another patient.")
+    ends_at = starts_at + timedelta(minutes=minutes or clinic.session_minutes)
+    try:
+        # On SQLite this transaction is IMMEDIATE: it holds the write lock from the first check
+        # to the insert, so two bookings cannot both pass the overlap check. On PostgreSQL the
+        # exclusion constraints (migration 0003) catch the race the check cannot see.
+        with transaction.atomic():
+            flags = _check_slot(
+                clinic=clinic,
+                patient=patient,
+                clinician=clinician,
+                room=room,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                plan=plan,
+                kind=kind,
+                exclude_pk=None,
+                override_reason=override_reason,
+                by=by,
+                now=now,
+            )
+            session = TreatmentSession.objects.create(
+                patient=patient,
+                clinician=clinician,
+                room=room,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                plan=plan,
+                kind=kind,
+                status_changed_by=by,
+                **flags,
+            )
+            if plan is not None:
+                plan_reflag(clinic=clinic, plan=plan)
+                session.refresh_from_db()
+            # The reminders commit with the booking or not at all (DESIGN.md decision 1).
+            reminders_on_booked(session=session, now=now, clinic=clinic, confirm=confirm)
+    except IntegrityError as exc:
+        refusal = _overlap_refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
+    return session
+
+
+def _locked(session: TreatmentSession) -> TreatmentSession:
+    # No select_related: PostgreSQL cannot lock the nullable side of an outer join (plan).
+    return TreatmentSession.objects.select_for_update().get(pk=session.pk)
+
+
+def session_move(
+    *,
+    clinic: Clinic,
+    session: TreatmentSession,
+    starts_at: datetime,
+    by,
+    now: datetime,
+    clinician: StaffProfile | None = None,
+    room: Room | None = None,
+    override_reason: str = "",
+) -> TreatmentSession:
+    """Move a session to a new time (and optionally clinician or room) under the same rules.
+
+    A moved session needs confirming again.
+    """
+    try:
+        with transaction.atomic():
+            session = _locked(session)
+            if session.status not in (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED):
+                raise BookingRefused(
+                    "status",
+                    f"A session that is {session.get_status_display().lower()} cannot be moved.",
+                )
+            previous_starts_at = session.starts_at
+            clinician = clinician or session.clinician
+            room = room or session.room
+            ends_at = starts_at + (session.ends_at - session.starts_at)
+            flags = _check_slot(
+                clinic=clinic,
+                patient=session.patient,
+                clinician=clinician,
+                room=room,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                plan=session.plan,
+                kind=session.kind,
+                exclude_pk=session.pk,
+                override_reason=override_reason,
+                by=by,
+                now=now,
+            )
+            for field, value in flags.items():
+                setattr(session, field, value)
+            session.starts_at, session.ends_at = starts_at, ends_at
+            session.clinician, session.room = clinician, room
+            session.status, session.confirmed_at = SessionStatus.SCHEDULED, None
+            session.status_changed_by = by
+            session.save()
+            # A link sent for the old time must not confirm the new one.
+            patient_links_revoke_for_session(session=session, now=now)
+            reminders_on_moved(
+                session=session, previous_starts_at=previous_starts_at, now=now, clinic=clinic
+            )
+            if session.plan is not None:
+                plan_reflag(clinic=clinic, plan=session.plan)
+                session.refresh_from_db()
+    except IntegrityError as exc:
+        refusal = _overlap_refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
+    return session
+
+
+# Session life ---------------------------------------------------------------------------------
+
+
+def _refuse_unless(session: TreatmentSession, allowed: tuple, action: str):
+    if session.status not in allowed:
+        raise BookingRefused(
+            "status",
+            f"A session that is {session.get_status_display().lower()} cannot be {action}.",
+        )
+
+
+def session_confirm(
+    *, session: TreatmentSession, by, now: datetime, change_reason: str = ""
+) -> TreatmentSession:
+    """`change_reason` goes into the session's history: who acted when no staff member did."""
+    with transaction.atomic():
+        session = _locked(session)
+        _refuse_unless(session, (SessionStatus.SCHEDULED,), "confirmed")
+        session.status, session.confirmed_at, session.status_changed_by = (
+            SessionStatus.CONFIRMED,
+            now,
+            by,
+        )
+        session._change_reason = change_reason or None
+        session.save(update_fields=["status", "confirmed_at", "status_changed_by"])
+    return session
+
+
+def session_check_in(
+    *, clinic: Clinic, session: TreatmentSession, by, now: datetime
+) -> TreatmentSession:
+    with transaction.atomic():
+        session = _locked(session)
+        _refuse_unless(session, (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED), "checked in")
+        if local_date(clinic=clinic, moment=session.starts_at) != local_date(
+            clinic=clinic, moment=now
+        ):
+            raise BookingRefused(
+                "check_in", "A patient can only be checked in on the day of their session."
+            )
+        session.status, session.checked_in_at, session.status_changed_by = (
+            SessionStatus.CHECKED_IN,
+            now,
+            by,
+        )
+        session.save(update_fields=["status", "checked_in_at", "status_changed_by"])
+    return session
+
+
+def session_cancel(
+    *,
+    clinic: Clinic,
+    session: TreatmentSession,
+    by_patient: bool,
+    reason: str,
+    by,
+    now: datetime,
+    change_reason: str = "",
+) -> TreatmentSession:
+    if not reason.strip():
+        raise BookingRefused("cancel", "Say why the session is cancelled.")
+    with transaction.atomic():
+        session = _locked(session)
+        _refuse_unless(session, (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED), "cancelled")
+        session.status = (
+            SessionStatus.CANCELLED_BY_PATIENT if by_patient else SessionStatus.CANCELLED_BY_CLINIC
+        )
+        session.status_reason = reason.strip()
+        session.cancelled_at, session.status_changed_by = now, by
+        session._change_reason = change_reason or None
+        session.save(update_fields=["status", "status_reason", "cancelled_at", "status_changed_by"])
+        patient_links_revoke_for_session(session=session, now=now)
+        reminders_on_cancelled(session=session, now=now, clinic=clinic)
+        if session.plan is not None:
+            plan_reflag(clinic=clinic, plan=session.plan)
+    return session
+
+
+def session_no_show(*, clinic: Clinic, session: TreatmentSession, by, now: datetime):
+    with transaction.atomic():
+        session = _locked(session)
+        _refuse_unless(
+            session, (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED), "marked as a no-show"
+        )
+        if now < session.starts_at:
+            raise BookingRefused(
+                "no_show", "A no-show can only be recorded after the session's start time."
+            )
+        session.status, session.status_changed_by = SessionStatus.NO_SHOW, by
+        session.save(update_fields=["status", "status_changed_by"])
+        reminders_on_no_show(session=session, now=now, clinic=clinic)
+        if session.plan is not None:
+            plan_reflag(clinic=clinic, plan=session.plan)
+    return session

@@ -1,0 +1,76 @@
+"""Models of the sessions app, one module per part of it: booking.py (plans, sessions, contact
+attempts), records.py (signed records, injections, lots used, adverse events) and outreach.py
+(reminders, patient links). Django finds models through this package; the rest of the project
+imports them from here, as `from sessions.models import TreatmentSession`."""
+
+from .booking import (
+    ACTIVE_STATUSES,
+    ContactAttempt,
+    ContactChannel,
+    ContactOutcome,
+    Device,
+    PlanKind,
+    PlanStatus,
+    PlanTemplate,
+    SessionKind,
+    SessionStatus,
+    Technique,
+    TreatmentPlan,
+    TreatmentSession,
+)
+from .outreach import (
+    PatientLink,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+)
+from .records import (
+    SIGNED_MESSAGE,
+    AdverseEvent,
+    AdverseEventOutcome,
+    AdverseEventSeverity,
+    AdverseEventType,
+    Causality,
+    Injection,
+    RecordAddendum,
+    RecordLot,
+    RecordPart,
+    RecordPartQuerySet,
+    SessionRecord,
+    SessionRecordQuerySet,
+    SignedRecordError,
+)
+
+__all__ = [
+    "SessionStatus",
+    "ACTIVE_STATUSES",
+    "SessionKind",
+    "PlanKind",
+    "PlanTemplate",
+    "Technique",
+    "Device",
+    "PlanStatus",
+    "TreatmentPlan",
+    "TreatmentSession",
+    "ContactChannel",
+    "ContactOutcome",
+    "ContactAttempt",
+    "SignedRecordError",
+    "SIGNED_MESSAGE",
+    "SessionRecordQuerySet",
+    "SessionRecord",
+    "RecordPartQuerySet",
+    "RecordPart",
+    "Injection",
+    "RecordLot",
+    "RecordAddendum",
+    "AdverseEventType",
+    "AdverseEventSeverity",
+    "Causality",
+    "AdverseEventOutcome",
+    "AdverseEvent",
+    "ReminderKind",
+    "ReminderStatus",
+    "Reminder",
+    "PatientLink",
+]

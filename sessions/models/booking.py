@@ -1,0 +1,304 @@
+"""Appointments: plan templates, treatment plans, treatment sessions (reception's bookings) and
+the contact attempts of the maintenance recall list."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    CONFIRMED = "confirmed", "Confirmed"  # the patient confirmed (link, phone or desk)
+    CHECKED_IN = "checked_in", "Checked in"  # the patient is in the clinic
+    COMPLETED = "completed", "Completed"  # only with a signed session record
+    CANCELLED_BY_PATIENT = "cancelled_patient", "Cancelled by patient"
+    CANCELLED_BY_CLINIC = "cancelled_clinic", "Cancelled by clinic"
+    NO_SHOW = "no_show", "No-show"  # only after the start time
+
+
+# Statuses in which a session holds its clinician, room and patient. Cancelled sessions and
+# no-shows free the slot (a no-show is only recorded after the start, so the slot has passed).
+ACTIVE_STATUSES = (
+    SessionStatus.SCHEDULED,
+    SessionStatus.CONFIRMED,
+    SessionStatus.CHECKED_IN,
+    SessionStatus.COMPLETED,
+)
+
+
+class SessionKind(models.TextChoices):
+    TREATMENT = "treatment", "Treatment"  # injections: the clearance gate applies
+    ASSESSMENT = "assessment", "Assessment"  # consultation, screening, review: no injections
+
+
+class PlanKind(models.TextChoices):
+    MILD_MODERATE = "mild_moderate", "Mild / moderate"
+    SEVERE = "severe", "Severe"
+    PREVENTIVE = "preventive", "Preventive"
+    CUSTOM = "custom", "Custom"
+
+
+class PlanTemplate(models.Model):
+    """A clinic-editable default for new plans (DOMAIN.md, severity drives the default plan).
+
+    Loaded by a data migration; the numbers are practice defaults the clinic may change.
+    """
+
+    kind = models.CharField(max_length=20, choices=PlanKind.choices, unique=True)
+    name = models.CharField(max_length=100)
+    number_of_sessions = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    interval_days = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1)],
+        help_text="Default gap between course sessions (practice default 14).",
+    )
+    sessions_per_year = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="For preventive plans: sessions spread over a year."
+    )
+    then_maintenance = models.BooleanField(
+        default=False, help_text="The course is followed by maintenance sessions."
+    )
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(number_of_sessions__gte=1), name="plan_template_sessions_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(interval_days__gte=1), name="plan_template_interval_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Technique(models.TextChoices):
+    NAPPAGE = "nappage", "Nappage (2–4 mm)"
+    PAPULE = "papule", "Papule (1–2 mm)"
+    MICROPAPULE = "micropapule", "Micropapule"
+
+
+class Device(models.TextChoices):
+    SYRINGE = "syringe", "BD syringe (manual)"
+    MESOGUN = "mesogun", "Mesogun"
+    MESOINJECTOR = "mesoinjector", "Mesoinjector"
+    PRESSURE = "pressure", "Needle-free: pressure device"
+    ELECTROPORATION = "electroporation", "Needle-free: electroporation"
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"  # written, no sessions booked yet
+    ACTIVE = "active", "Active"  # sessions are booked or running
+    COMPLETED = "completed", "Completed"  # course done; maintenance follows
+    STOPPED = "stopped", "Stopped"  # ended early, with a reason
+
+
+class TreatmentPlan(models.Model):
+    """A course of sessions the clinician prescribes; reception books its sessions."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="treatment_plans"
+    )
+    # The indication: the assessment (diagnosis + scale) this plan treats, and a line of text
+    # that reception may read on the plan page.
+    assessment = models.ForeignKey(
+        "patients.Assessment",
+        on_delete=models.PROTECT,
+        related_name="treatment_plans",
+        null=True,
+        blank=True,
+    )
+    indication = models.CharField(
+        max_length=200,
+        help_text="Diagnosis and severity, e.g. L64 androgenic alopecia, Norwood III.",
+    )
+    template = models.ForeignKey(
+        PlanTemplate, on_delete=models.PROTECT, related_name="plans", null=True, blank=True
+    )
+    formulation_version = models.ForeignKey(
+        "formulations.FormulationVersion", on_delete=models.PROTECT, related_name="plans"
+    )
+    technique = models.CharField(max_length=20, choices=Technique.choices)
+    device = models.CharField(max_length=20, choices=Device.choices)
+    # DOMAIN.md: depth must be within 1–4 mm, never deeper than 4 mm.
+    target_depth_mm = models.DecimalField(
+        "target depth (mm)",
+        max_digits=3,
+        decimal_places=1,
+        validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("4"))],
+    )
+    number_of_sessions = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    interval_days = models.PositiveSmallIntegerField(
+        "interval (days)", validators=[MinValueValidator(1)]
+    )
+    prp_alternating = models.BooleanField("PRP on alternate sessions", default=False)
+    microneedling = models.BooleanField(default=False)
+    topical_minoxidil = models.BooleanField(default=False)
+    price_per_session = models.DecimalField(
+        max_digits=9, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    package_price = models.DecimalField(
+        max_digits=9, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(max_length=3, default="GBP")
+    status = models.CharField(max_length=10, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
+    stopped_reason = models.TextField(blank=True)
+    # Set when the course completes: the last course session's date + the clinic's maintenance
+    # interval (practice default 4 months); the maintenance list and prompts read it.
+    completed_at = models.DateTimeField(null=True, blank=True)
+    maintenance_due_on = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        "clinic.StaffProfile", on_delete=models.PROTECT, related_name="plans_written"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(target_depth_mm__gte=1) & Q(target_depth_mm__lte=4),
+                name="plan_depth_within_1_to_4_mm",
+                violation_error_message="Target depth must be between 1 and 4 mm.",
+            ),
+            models.CheckConstraint(
+                condition=Q(number_of_sessions__gte=1), name="plan_sessions_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(interval_days__gte=1), name="plan_interval_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="stopped") | ~Q(stopped_reason=""),
+                name="plan_stopped_has_reason",
+                violation_error_message="A stopped plan needs a reason.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Plan {self.pk}: {self.number_of_sessions} × every {self.interval_days} days"
+
+
+class TreatmentSession(models.Model):
+    """An appointment: who, with whom, where and when. No clinical content lives here."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="treatment_sessions"
+    )
+    clinician = models.ForeignKey(
+        "clinic.StaffProfile", on_delete=models.PROTECT, related_name="treatment_sessions"
+    )
+    room = models.ForeignKey("clinic.Room", on_delete=models.PROTECT, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=20, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
+    )
+    status_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    plan = models.ForeignKey(
+        TreatmentPlan, on_delete=models.PROTECT, related_name="sessions", null=True, blank=True
+    )
+    sequence = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Place in the plan's course: session n of N."
+    )
+    kind = models.CharField(
+        max_length=12, choices=SessionKind.choices, default=SessionKind.TREATMENT
+    )
+    # A clinician's override of the shortest-gap rule, with the reason (history keeps who).
+    interval_override_reason = models.TextField(blank=True)
+    interval_override_by = models.ForeignKey(
+        "clinic.StaffProfile", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Longer than the clinic's longest gap after the previous session of the plan.
+    is_protocol_deviation = models.BooleanField(default=False)
+    # The screening had lapsed or was missing when the session was booked or last moved.
+    needs_screening = models.BooleanField(default=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["starts_at"]
+        permissions = [
+            ("override_interval", "Can override the shortest gap between course sessions"),
+        ]
+        indexes = [models.Index(fields=["starts_at"], name="session_starts_at_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="session_ends_after_start",
+                violation_error_message="A session must end after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(interval_override_reason="") | Q(interval_override_by__isnull=False),
+                name="session_override_has_clinician",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["cancelled_patient", "cancelled_clinic"])
+                | ~Q(status_reason=""),
+                name="session_cancellation_has_reason",
+                violation_error_message="A cancellation needs a reason.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Session {self.pk} at {self.starts_at.isoformat()}"
+
+
+class ContactChannel(models.TextChoices):
+    PHONE = "phone", "Phone"
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    IN_PERSON = "in_person", "In person"
+
+
+class ContactOutcome(models.TextChoices):
+    BOOKED = "booked", "Reached: booked maintenance"
+    CALL_BACK = "call_back", "Reached: will call back"
+    DECLINED = "declined", "Reached: declined maintenance"
+    NO_ANSWER = "no_answer", "No answer"
+    MESSAGE_LEFT = "message_left", "Message left"
+
+
+class ContactAttempt(models.Model):
+    """Reception's attempt to reach a patient whose maintenance is due (the recall list)."""
+
+    plan = models.ForeignKey(
+        TreatmentPlan, on_delete=models.PROTECT, related_name="contact_attempts"
+    )
+    attempted_at = models.DateTimeField()
+    channel = models.CharField(max_length=10, choices=ContactChannel.choices)
+    outcome = models.CharField(max_length=15, choices=ContactOutcome.choices)
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-attempted_at", "-pk"]
+
+    def __str__(self):
+        when = f"{self.attempted_at:%Y-%m-%d}"
+        return f"{self.get_channel_display()} {when}: {self.get_outcome_display()}"
+
+
+# Clinical session records (issue 6) -----------------------------------------------------------
+# DESIGN.md decision 3: a signed record, its injections and the lots it names never change by
+# any path. The model and queryset guards below refuse ORM writes; on PostgreSQL a trigger
+# (migration 0006) refuses the rest. Corrections are addenda.

@@ -1,0 +1,162 @@
+"""The patient's own pages, reached through a signed link (sessions/links.py): no login, no staff
+navigation, nothing about the patient beyond their first name and this one appointment.
+
+GET only reads; confirming and cancelling are POST forms. A dead link (forged, unknown, revoked,
+expired) gets the same friendly page with the clinic's phone and no patient data; 404 when we
+cannot tell who it was for, 410 when it was a real link that has ended.
+"""
+
+import zoneinfo
+
+from django import forms
+from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from formulations.sheets import ingredient_sheet_context
+from sessions.booking.scheduling import BookingRefused
+from sessions.models import SessionStatus
+from sessions.outreach.link_actions import (
+    patient_cancel_deadline,
+    patient_link_cancel,
+    patient_link_confirm,
+)
+from sessions.outreach.links import PatientLinkInvalid, patient_link_resolve
+from sessions.outreach.preferences import patient_zone
+
+BASE = "sessions/patient_link_base.html"
+
+
+class PatientCancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Why are you cancelling? (optional)",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+    )
+
+
+def _dead(request, refusal: PatientLinkInvalid):
+    return render(
+        request,
+        "sessions/patient_link_dead.html",
+        {"gone": refusal.is_gone},
+        status=410 if refusal.is_gone else 404,
+    )
+
+
+def _zone(link, clinic) -> zoneinfo.ZoneInfo:
+    # The zone the patient's reminders are worded in, so the page and the messages agree.
+    return patient_zone(patient=link.patient, clinic=clinic)
+
+
+def _page(request, link, *, cancel_form=None, refusal: str = "", status: int = 200):
+    clinic, now = request.clinic, timezone.now()
+    session = link.session
+    zone = _zone(link, clinic)
+    open_to_change = session.status in (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED)
+    deadline = patient_cancel_deadline(link=link, clinic=clinic)
+    plan = session.plan
+    return render(
+        request,
+        "sessions/patient_link.html",
+        {
+            "token": request.resolver_match.kwargs["token"],
+            "first_name": link.patient.given_name,
+            "session": session,
+            "starts_local": timezone.localtime(session.starts_at, zone),
+            "zone_name": str(zone),
+            "can_confirm": session.status == SessionStatus.SCHEDULED,
+            "can_cancel": open_to_change and now <= deadline,
+            "past_cutoff": open_to_change and now > deadline,
+            "deadline_local": timezone.localtime(deadline, zone),
+            "cancel_form": cancel_form or PatientCancelForm(),
+            "refusal": refusal,
+            "has_sheet": plan is not None and plan.formulation_version_id is not None,
+        },
+        status=status,
+    )
+
+
+def _resolve(request, token):
+    if request.clinic is None:
+        # No clinic set up yet: no link can be honoured, and there is no phone to show.
+        raise PatientLinkInvalid(PatientLinkInvalid.UNKNOWN, "No clinic is set up.")
+    return patient_link_resolve(token=token, now=timezone.now())
+
+
+@login_not_required
+@never_cache
+@require_GET
+def patient_link(request, token):
+    try:
+        link = _resolve(request, token)
+    except PatientLinkInvalid as refusal:
+        return _dead(request, refusal)
+    return _page(request, link)
+
+
+@login_not_required
+@never_cache
+@require_POST
+def patient_link_confirm_view(request, token):
+    try:
+        link = _resolve(request, token)
+    except PatientLinkInvalid as refusal:
+        return _dead(request, refusal)
+    try:
+        patient_link_confirm(link=link, now=timezone.now())
+    except BookingRefused as refusal:
+        return _page(request, link, refusal=refusal.message, status=409)
+    return redirect("patient_link", token=token)
+
+
+@login_not_required
+@never_cache
+@require_POST
+def patient_link_cancel_view(request, token):
+    try:
+        link = _resolve(request, token)
+    except PatientLinkInvalid as refusal:
+        return _dead(request, refusal)
+    form = PatientCancelForm(request.POST)
+    if not form.is_valid():
+        return _page(request, link, cancel_form=form, status=400)
+    try:
+        session = patient_link_cancel(
+            link=link,
+            clinic=request.clinic,
+            reason=form.cleaned_data["reason"] or "no reason given",
+            now=timezone.now(),
+        )
+    except BookingRefused as refusal:
+        return _page(request, link, cancel_form=form, refusal=refusal.message, status=409)
+    # Rendered, not redirected: cancelling revoked this link, so its page is gone now.
+    zone = _zone(link, request.clinic)
+    return render(
+        request,
+        "sessions/patient_link_cancelled.html",
+        {
+            "first_name": link.patient.given_name,
+            "starts_local": timezone.localtime(session.starts_at, zone),
+            "zone_name": str(zone),
+        },
+    )
+
+
+@login_not_required
+@never_cache
+@require_GET
+def patient_link_ingredients(request, token):
+    try:
+        link = _resolve(request, token)
+    except PatientLinkInvalid as refusal:
+        return _dead(request, refusal)
+    plan = link.session.plan
+    if plan is None or plan.formulation_version is None:
+        return _dead(request, PatientLinkInvalid(PatientLinkInvalid.UNKNOWN, "No sheet."))
+    context = ingredient_sheet_context(version=plan.formulation_version)
+    context.update({"sheet_base": BASE, "back_token": token})
+    return render(request, "formulations/sheet.html", context)

@@ -1,0 +1,160 @@
+"""What a reminder says: the template context, the rendered subject, text, HTML and SMS, and
+the .ics invitation attached to appointment emails. Nothing here sends or changes a row."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from icalendar import Calendar, Event
+
+from clinic.models import Clinic
+
+from ..models import (
+    Reminder,
+    ReminderKind,
+    TreatmentSession,
+)
+from .links import patient_link_issue, patient_link_url
+from .preferences import patient_zone
+from .rows import APPOINTMENT_KINDS, BOOKED, ICS_KINDS
+
+
+@dataclass
+class Message:
+    subject: str
+    text: str
+    html: str
+    sms: str
+    ics: bytes | None
+
+
+def _aftercare_text(*, clinic: Clinic, session: TreatmentSession | None) -> str:
+    record = getattr(session, "record", None) if session is not None else None
+    if record is not None and record.signed_at is not None and record.aftercare_given.strip():
+        return record.aftercare_given
+    return clinic.aftercare_template
+
+
+def _when_short(session: TreatmentSession, *, zone: ZoneInfo, clinic: Clinic) -> str:
+    local = session.starts_at.astimezone(zone)
+    own_zone = "" if str(zone) == str(clinic.zone) else f" ({zone} time)"
+    return f"{local:%a} {local.day} {local:%b} at {local:%H:%M}{own_zone}"
+
+
+def _course_sessions(*, session: TreatmentSession, now: datetime) -> list[TreatmentSession]:
+    """The booked sessions of the session's plan from this one on: what a course confirmation
+    lists. Just the session itself when it has no plan."""
+    if session.plan_id is None:
+        return [session]
+    return list(
+        TreatmentSession.objects.filter(
+            plan_id=session.plan_id, status__in=BOOKED, starts_at__gte=session.starts_at
+        ).order_by("starts_at")
+    )
+
+
+def reminder_context(*, reminder: Reminder, clinic: Clinic, now: datetime) -> dict:
+    """What the templates may use. Deliberately no formulation, diagnosis or plan detail: SMS
+    travel in clear text and land on lock screens."""
+    patient = reminder.patient
+    zone = patient_zone(patient=patient, clinic=clinic)
+    session = reminder.session
+    context = {
+        "clinic": clinic,
+        "clinic_phone": clinic.phone.as_national if clinic.phone else "",
+        "given_name": patient.given_name,
+        "kind": reminder.kind,
+        # Preformatted in the patient's zone: the template `date` filter would convert back to
+        # the server's zone.
+        "when": "",
+        "when_short": "",
+        "link": "",
+        "aftercare": "",
+        "site_url": settings.SITE_URL.rstrip("/"),
+    }
+    if session is not None:
+        local = session.starts_at.astimezone(zone)
+        own_zone = "" if str(zone) == str(clinic.zone) else f" ({zone} time)"
+        context["when"] = f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}{own_zone}"
+        context["when_short"] = _when_short(session, zone=zone, clinic=clinic)
+    if (
+        session is not None
+        and reminder.kind in APPOINTMENT_KINDS
+        and session.status in BOOKED
+        and session.starts_at > now
+    ):
+        # The claim prefetched the session's live links; issuing queries only when none fits.
+        live = [
+            link
+            for link in getattr(session, "live_links", [])
+            if link.expires_at == session.starts_at and link.expires_at > now
+        ]
+        context["link"] = (
+            patient_link_url(link=live[0]) if live else patient_link_issue(session=session, now=now)
+        )
+    context["course"], context["course_dates"] = [], []
+    if reminder.kind == ReminderKind.BOOKING_CONFIRMATION and session is not None:
+        course = _course_sessions(session=session, now=now)
+        if len(course) > 1:
+            context["course"] = course
+            context["course_dates"] = [_when_short(s, zone=zone, clinic=clinic) for s in course]
+    if reminder.kind == ReminderKind.AFTERCARE:
+        context["aftercare"] = _aftercare_text(clinic=clinic, session=session)
+        context["aftercare_sms"] = " ".join(clinic.aftercare_template.split())
+    return context
+
+
+def appointment_ics(
+    *,
+    session: TreatmentSession,
+    clinic: Clinic,
+    cancel: bool,
+    now: datetime,
+    also: list[TreatmentSession] = (),
+):
+    """An iCalendar invitation for the appointment (and `also` the other sessions of a course
+    confirmed together); the UID is stable per session, so a moved or cancelled appointment
+    updates the entry the patient already has."""
+    host = urlsplit(settings.SITE_URL).hostname or "localhost"
+    calendar = Calendar()
+    calendar.add("prodid", "-//Mesotrack//Reminders//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancel else "REQUEST")
+    for each in [session, *(s for s in also if s.pk != session.pk)]:
+        event = Event()
+        event.add("uid", f"session-{each.pk}@{host}")
+        event.add("dtstamp", now.astimezone(ZoneInfo("UTC")))
+        event.add("dtstart", each.starts_at.astimezone(ZoneInfo("UTC")))
+        event.add("dtend", each.ends_at.astimezone(ZoneInfo("UTC")))
+        # The sequence grows with each change so calendars apply the latest version.
+        event.add("sequence", int(now.timestamp() // 60))
+        event.add("summary", f"Appointment at {clinic.name}")
+        if clinic.address:
+            event.add("location", clinic.address.replace("\n", ", "))
+        event.add("status", "CANCELLED" if cancel else "CONFIRMED")
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def render_reminder(*, reminder: Reminder, clinic: Clinic, now: datetime) -> Message:
+    context = reminder_context(reminder=reminder, clinic=clinic, now=now)
+    base = f"reminders/{reminder.kind}"
+    ics = None
+    if reminder.session is not None and reminder.kind in ICS_KINDS:
+        ics = appointment_ics(
+            session=reminder.session,
+            clinic=clinic,
+            cancel=reminder.kind == ReminderKind.CANCELLATION,
+            now=now,
+            also=context["course"],
+        )
+    return Message(
+        subject=" ".join(render_to_string(f"{base}.subject.txt", context).split()),
+        text=render_to_string(f"{base}.txt", context),
+        html=render_to_string(f"{base}.html", context),
+        sms=render_to_string(f"{base}.sms.txt", context).strip(),
+        ics=ics,
+    )

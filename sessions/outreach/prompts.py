@@ -1,0 +1,189 @@
+"""Periodic prompts: maintenance recalls and re-screening notices that fall due with time, not
+with a booking change. A step of every sweep; the unique constraints and existence checks make a
+second run in the same minute create nothing."""
+
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+
+from clinic.models import Clinic
+from patients.clearance import screening_lapses_on
+from patients.models import Screening
+
+from ..booking.maintenance import add_months
+from ..models import (
+    PlanStatus,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+    SessionKind,
+    SessionStatus,
+    TreatmentPlan,
+    TreatmentSession,
+)
+from .rows import BOOKED, clinic_or_current, follow_up_at, reminder_row, reminders_insert
+
+# Re-screening prompts go out this many days before the screening lapses (practice default), and
+# only for a treatment session booked within this horizon.
+RESCREENING_NOTICE_DAYS = 14
+
+
+def maintenance_prompt_on(
+    *, clinic: Clinic, plan: TreatmentPlan, last_visit_on: date | None, today: date
+) -> date | None:
+    """The latest maintenance prompt date on or before `today`, or None if none is due.
+
+    Due on plan.maintenance_due_on, then every maintenance interval; a visit after the course
+    (a maintenance session) starts the interval again from that visit.
+    """
+    months = clinic.maintenance_after_months
+    anchor = plan.maintenance_due_on
+    if anchor is None:
+        return None
+    if last_visit_on is not None and add_months(last_visit_on, months) > anchor:
+        anchor = add_months(last_visit_on, months)
+    if anchor > today:
+        return None
+    due, step = anchor, 0
+    while add_months(anchor, (step + 1) * months) <= today:
+        step += 1
+        due = add_months(anchor, step * months)
+    return due
+
+
+def _maintenance_plans(*, clinic: Clinic, now: datetime) -> list[Reminder | None]:
+    today = now.astimezone(clinic.zone).date()
+    plans = list(
+        TreatmentPlan.objects.filter(status=PlanStatus.COMPLETED).select_related("patient")
+    )
+    if not plans:
+        return []
+    patient_ids = {p.patient_id for p in plans}
+    # A later booked session means the patient is coming back: no prompt.
+    booked = set(
+        TreatmentSession.objects.filter(
+            patient_id__in=patient_ids, status__in=BOOKED, starts_at__gt=now
+        ).values_list("patient_id", flat=True)
+    )
+    last_visits: dict[int, date] = {}
+    completed = TreatmentSession.objects.filter(
+        patient_id__in=patient_ids, status=SessionStatus.COMPLETED
+    ).values_list("patient_id", "plan_id", "starts_at")
+    last_course: dict[int, datetime] = {}
+    for patient_id, plan_id, starts_at in completed:
+        day = starts_at.astimezone(clinic.zone).date()
+        last_visits[patient_id] = max(last_visits.get(patient_id, day), day)
+        if plan_id is not None:
+            last_course[plan_id] = max(last_course.get(plan_id, starts_at), starts_at)
+    existing = set(
+        Reminder.objects.filter(kind=ReminderKind.MAINTENANCE, plan__in=plans)
+        .exclude(status=ReminderStatus.CANCELLED)
+        .values_list("plan_id", "due_at")
+    )
+    rows = []
+    for plan in plans:
+        if plan.patient_id in booked or plan.patient.archived_at is not None:
+            continue
+        if plan.maintenance_due_on is None and plan.pk in last_course:
+            # Older plans completed before maintenance_due_on was stored: the recall list's rule.
+            last_on = last_course[plan.pk].astimezone(clinic.zone).date()
+            plan.maintenance_due_on = add_months(last_on, clinic.maintenance_after_months)
+        visit = last_visits.get(plan.patient_id)
+        course_end = last_course.get(plan.pk)
+        # Only a visit after the course counts as maintenance.
+        if (
+            visit is not None
+            and course_end is not None
+            and visit <= course_end.astimezone(clinic.zone).date()
+        ):
+            visit = None
+        prompt_on = maintenance_prompt_on(
+            clinic=clinic, plan=plan, last_visit_on=visit, today=today
+        )
+        if prompt_on is None:
+            continue
+        due_at = follow_up_at(clinic=clinic, day=prompt_on)
+        if (plan.pk, due_at) in existing:
+            continue
+        rows.append(
+            reminder_row(
+                clinic=clinic,
+                kind=ReminderKind.MAINTENANCE,
+                patient=plan.patient,
+                plan=plan,
+                due_at=due_at,
+                now=now,
+            )
+        )
+    return rows
+
+
+def _rescreening_rows(*, clinic: Clinic, now: datetime) -> list[Reminder | None]:
+    today = now.astimezone(clinic.zone).date()
+    horizon = now + timedelta(days=RESCREENING_NOTICE_DAYS)
+    upcoming = (
+        TreatmentSession.objects.filter(
+            kind=SessionKind.TREATMENT,
+            status__in=BOOKED,
+            starts_at__gt=now,
+            starts_at__lte=horizon,
+        )
+        .select_related("patient")
+        .order_by("patient_id", "starts_at")
+    )
+    next_session: dict[int, TreatmentSession] = {}
+    for session in upcoming:
+        next_session.setdefault(session.patient_id, session)
+    if not next_session:
+        return []
+    # latest_screening's rule (newest screened_on, then newest row), for all patients at once.
+    latest: dict[int, Screening] = {}
+    for screening in Screening.objects.filter(
+        patient_id__in=next_session, voided_at__isnull=True, screened_on__lte=today
+    ).order_by("patient_id", "screened_on", "pk"):
+        latest[screening.patient_id] = screening
+    if not latest:
+        return []
+    # screening_lapses_on adds the clinic's validity to the screening date: ask it once.
+    sample = next(iter(latest.values()))
+    validity = screening_lapses_on(screening=sample) - sample.screened_on
+    existing = set(
+        Reminder.objects.filter(kind=ReminderKind.RESCREENING, patient_id__in=next_session)
+        .exclude(status=ReminderStatus.CANCELLED)
+        .values_list("patient_id", "due_at")
+    )
+    rows = []
+    for patient_id, session in next_session.items():
+        screening = latest.get(patient_id)
+        if screening is None:
+            continue  # never screened: the session is flagged "screen before treatment" instead
+        lapses_on = screening.screened_on + validity
+        if lapses_on > session.starts_at.astimezone(clinic.zone).date():
+            continue
+        # Once per lapse date: the prompt's time is fixed by the date the screening lapses.
+        due_at = follow_up_at(
+            clinic=clinic, day=lapses_on - timedelta(days=RESCREENING_NOTICE_DAYS)
+        )
+        if (patient_id, due_at) in existing or due_at > now:
+            continue
+        rows.append(
+            reminder_row(
+                clinic=clinic,
+                kind=ReminderKind.RESCREENING,
+                patient=session.patient,
+                session=session,
+                due_at=due_at,
+                now=now,
+            )
+        )
+    return rows
+
+
+def reminders_generate_periodic(*, now: datetime, clinic: Clinic | None = None) -> int:
+    """Maintenance and re-screening prompts that have fallen due. Safe to run every minute: the
+    unique constraints and the existence checks make a second run create nothing."""
+    clinic = clinic_or_current(clinic)
+    with transaction.atomic():
+        return reminders_insert(
+            _maintenance_plans(clinic=clinic, now=now) + _rescreening_rows(clinic=clinic, now=now)
+        )

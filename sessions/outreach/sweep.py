@@ -1,0 +1,278 @@
+"""The sending sweep: beat runs `dispatch_due_reminders` every minute.
+
+It marks stale leases `unknown`, adds the periodic prompts, then claims due rows (SKIP LOCKED on
+PostgreSQL, the IMMEDIATE transaction on SQLite), marks them `sending`, commits, sends each one
+and marks it `sent` with a conditional update. A row still `sending` after the lease becomes
+`unknown` and is never resent automatically: the provider may have delivered it, and a patient
+texted twice is the failure mode this design exists to avoid. Never Celery eta/countdown.
+"""
+
+import logging
+import time as monotonic_clock
+import traceback
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
+from django.db.models import Prefetch
+
+from clinic.models import Clinic
+from patients.models import Channel
+
+from ..models import (
+    PatientLink,
+    PlanStatus,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+)
+from . import messaging
+from .messages import Message, render_reminder
+from .preferences import channel_refusal, send_after_for
+from .prompts import reminders_generate_periodic
+from .rows import AFTERCARE_WITHIN, APPOINTMENT_KINDS, BOOKED, EXPIRING_KINDS, clinic_or_current
+
+logger = logging.getLogger(__name__)
+
+
+# Rows claimed per transaction; small enough that a worker killed mid-batch strands few rows.
+BATCH_SIZE = 50
+# A sweep stops claiming after this many seconds so it ends well inside Celery's soft time
+# limit (60 s): rows it did not reach wait for the next minute instead of being cut off mid-send.
+SWEEP_BUDGET_SECONDS = 40
+# Retry after 1, 2, 4, 8… minutes, never more than an hour apart.
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_MAX = timedelta(hours=1)
+
+
+def deliver_message(*, reminder: Reminder, message: Message, clinic: Clinic) -> str:
+    """The one place a reminder leaves the system; returns the provider's id.
+
+    The reminder id is the provider idempotency key. Tests replace this function to make the
+    provider slow or failing."""
+    key = str(reminder.pk)
+    if reminder.channel == Channel.SMS:
+        return messaging.send_sms(
+            to=str(reminder.patient.mobile), body=message.sms, idempotency_key=key
+        )
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.text,
+        to=[reminder.patient.email],
+        reply_to=[clinic.email] if clinic.email else None,
+        headers={"X-Mesotrack-Reminder": key},
+    )
+    email.attach_alternative(message.html, "text/html")
+    if message.ics is not None:
+        method = "CANCEL" if reminder.kind == ReminderKind.CANCELLATION else "REQUEST"
+        email.attach("appointment.ics", message.ics, f"text/calendar; method={method}")
+    return messaging.send_email(message=email, idempotency_key=key)
+
+
+@dataclass
+class SweepResult:
+    sent: int = 0
+    deferred: int = 0  # the provider failed; another attempt is scheduled
+    expired: int = 0
+    failed: int = 0
+    unknown: int = 0
+    cancelled: int = 0
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def mark_stale_leases_unknown(*, now: datetime, clinic: Clinic | None = None) -> int:
+    """Rows left `sending` past the lease (a worker killed mid-send) become `unknown`: the
+    provider may have delivered them, so staff check before anything is resent."""
+    clinic = clinic_or_current(clinic)
+    cutoff = now - timedelta(minutes=clinic.reminder_lease_minutes)
+    return Reminder.objects.filter(status=ReminderStatus.SENDING, claimed_at__lt=cutoff).update(
+        status=ReminderStatus.UNKNOWN,
+        last_error=(
+            f"Still sending after {clinic.reminder_lease_minutes} minutes: it may or may not "
+            "have reached the patient. Check before sending it again."
+        ),
+        updated_at=now,
+    )
+
+
+def claim_due_reminders(*, now: datetime, limit: int) -> list[Reminder]:
+    """Claim up to `limit` due rows: mark them `sending` and commit, so no other sweep takes them.
+
+    PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED lets two sweeps claim disjoint rows at once.
+    SQLite: the settings make every transaction IMMEDIATE, so the whole claim holds the write
+    lock and two sweeps claim one after the other. Either way the rows read here are this
+    sweep's alone until the commit, so the ones returned are exactly the ones it marked."""
+    live_links = PatientLink.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
+    with transaction.atomic():
+        due = (
+            Reminder.objects.filter(status=ReminderStatus.PENDING, send_after__lte=now)
+            .select_related("patient", "session", "session__record", "plan")
+            .prefetch_related(
+                Prefetch("session__patient_links", queryset=live_links, to_attr="live_links")
+            )
+            .order_by("send_after", "pk")
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            # of=("self",): lock the reminder rows only; the joined rows (the session, the
+            # nullable plan) are read, not claimed.
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        claimed = list(due[:limit])
+        if not claimed:
+            return []
+        Reminder.objects.filter(pk__in=[r.pk for r in claimed]).update(
+            status=ReminderStatus.SENDING, claimed_at=now, updated_at=now
+        )
+    for reminder in claimed:
+        reminder.status, reminder.claimed_at = ReminderStatus.SENDING, now
+    return claimed
+
+
+def _finish(reminder: Reminder, *, now: datetime, **changes) -> bool:
+    """Conditional update: only a row still `sending` (not marked unknown meanwhile) changes."""
+    changed = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(
+        updated_at=now, **changes
+    )
+    for name, value in changes.items():
+        setattr(reminder, name, value)
+    return changed == 1
+
+
+def _skip_reason(*, reminder: Reminder, now: datetime) -> tuple[str, str] | None:
+    """(outcome, reason) when the row must not be sent, checked at send time."""
+    session = reminder.session
+    if session is not None and reminder.kind in EXPIRING_KINDS and session.starts_at <= now:
+        return ReminderStatus.EXPIRED, "The appointment had started before this could be sent."
+    if (
+        session is not None
+        and reminder.kind == ReminderKind.AFTERCARE
+        and now - session.starts_at > AFTERCARE_WITHIN
+    ):
+        return ReminderStatus.EXPIRED, "The aftercare period had passed before this could be sent."
+    if session is not None and reminder.kind in APPOINTMENT_KINDS and session.status not in BOOKED:
+        return ReminderStatus.CANCELLED, "The appointment is no longer booked."
+    if reminder.plan is not None and reminder.plan.status == PlanStatus.STOPPED:
+        return ReminderStatus.CANCELLED, "The treatment plan was stopped."
+    refusal = channel_refusal(patient=reminder.patient, channel=reminder.channel)
+    if refusal:
+        return ReminderStatus.CANCELLED, refusal
+    return None
+
+
+def backoff(*, attempts: int) -> timedelta:
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+
+
+def send_reminder(*, reminder: Reminder, now: datetime, clinic: Clinic | None = None) -> str:
+    """Send one claimed row; returns the SweepResult field it counts under."""
+    clinic = clinic_or_current(clinic)
+    skip = _skip_reason(reminder=reminder, now=now)
+    if skip is not None:
+        status, reason = skip
+        _finish(reminder, now=now, status=status, last_error=reason)
+        return str(status)
+    try:
+        message = render_reminder(reminder=reminder, clinic=clinic, now=now)
+        provider_id = deliver_message(reminder=reminder, message=message, clinic=clinic)
+    except messaging.DeliveryFailed as exc:
+        return _failed(reminder, clinic=clinic, now=now, reason=exc.reason)
+    except SoftTimeLimitExceeded:
+        # Cut off mid-call: the provider may have the message. The row stays `sending` and its
+        # lease turns it `unknown`; retrying here could text the patient twice.
+        raise
+    except Exception as exc:  # noqa: BLE001 — any provider error is a failed attempt
+        # The exception text may quote an address or a phone number: log its type and where it
+        # was raised (the frames), never its message.
+        logger.error(
+            "Reminder %s could not be sent (%s)\n%s",
+            reminder.pk,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        return _failed(
+            reminder, clinic=clinic, now=now, reason=f"Sending failed ({type(exc).__name__})."
+        )
+    if not _finish(
+        reminder,
+        now=now,
+        status=ReminderStatus.SENT,
+        sent_at=now,
+        provider_id=str(provider_id)[:100],
+        attempts=reminder.attempts + 1,
+        last_error="",
+    ):
+        # Marked unknown while we were sending (the lease ran out): leave it for staff.
+        logger.warning("Reminder %s was sent after its lease ran out", reminder.pk)
+        return "unknown"
+    return "sent"
+
+
+def _failed(reminder: Reminder, *, clinic: Clinic, now: datetime, reason: str) -> str:
+    attempts = reminder.attempts + 1
+    if attempts >= clinic.reminder_max_attempts:
+        _finish(
+            reminder,
+            now=now,
+            status=ReminderStatus.FAILED,
+            attempts=attempts,
+            last_error=f"{reason} Gave up after {attempts} attempts.",
+        )
+        return "failed"
+    retry_at = now + backoff(attempts=attempts)
+    session = reminder.session
+    appointment_at = session.starts_at if session and reminder.kind in EXPIRING_KINDS else None
+    _finish(
+        reminder,
+        now=now,
+        status=ReminderStatus.PENDING,
+        attempts=attempts,
+        last_error=reason,
+        claimed_at=None,
+        send_after=send_after_for(
+            patient=reminder.patient, clinic=clinic, due_at=retry_at, appointment_at=appointment_at
+        ),
+    )
+    return "deferred"
+
+
+def _release(ids: list[int], *, now: datetime) -> None:
+    """Hand claimed rows that were never attempted back to the queue (the sweep was stopped)."""
+    if ids:
+        Reminder.objects.filter(pk__in=ids, status=ReminderStatus.SENDING).update(
+            status=ReminderStatus.PENDING, claimed_at=None, updated_at=now
+        )
+
+
+def dispatch_due_reminders(
+    *, now: datetime, batch_size: int = BATCH_SIZE, budget_seconds: float = SWEEP_BUDGET_SECONDS
+) -> SweepResult:
+    """One sweep: stale leases → unknown, periodic prompts, then claim and send in batches."""
+    result = SweepResult()
+    clinic = Clinic.current()
+    if clinic is None:
+        return result
+    result.unknown += mark_stale_leases_unknown(now=now, clinic=clinic)
+    reminders_generate_periodic(now=now, clinic=clinic)
+    started = monotonic_clock.monotonic()
+    while monotonic_clock.monotonic() - started < budget_seconds:
+        batch = claim_due_reminders(now=now, limit=batch_size)
+        if not batch:
+            break
+        waiting = [r.pk for r in batch]
+        try:
+            for reminder in batch:
+                waiting.remove(reminder.pk)
+                result.add(send_reminder(reminder=reminder, now=now, clinic=clinic))
+        finally:
+            # A soft time limit or a crash mid-batch: the row being sent stays `sending` (its
+            # fate is unknown), the ones not yet tried go back to pending.
+            _release(waiting, now=now)
+        if len(batch) < batch_size:
+            break
+    return result

@@ -1,0 +1,75 @@
+"""Who received a lot, and how much each version was used: reads over the session records."""
+
+import csv
+import io
+
+from django.db.models import Count, Max, Min, Q, QuerySet
+
+from formulations.models import FormulationVersion, Lot
+from sessions.models import RecordLot
+
+RECALL_CSV_HEADER = [
+    "record number",
+    "patient",
+    "session date",
+    "clinician",
+    "volume (mL)",
+    "record",
+]
+
+
+def lot_recipients(*, lot: Lot) -> QuerySet[RecordLot]:
+    """Every use of `lot` in a session record, with patient, date, clinician and volume.
+
+    Unsigned records stay on the list: a lot named on a record still being written was most
+    likely injected, and a recall that misses a patient is worse than one that calls too many.
+    The page and the CSV mark them "unsigned"."""
+    return (
+        RecordLot.objects.filter(lot=lot)
+        .select_related("record__session__patient", "record__clinician")
+        .order_by("record__session__starts_at", "pk")
+    )
+
+
+def _cell(value: str) -> str:
+    # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection).
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
+
+
+def lot_recipients_csv(*, lot: Lot, zone) -> str:
+    """The recall list as CSV: only what is needed to contact and follow up the patients."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(RECALL_CSV_HEADER)
+    for use in lot_recipients(lot=lot):
+        session = use.record.session
+        patient = session.patient
+        writer.writerow(
+            [
+                _cell(patient.record_number),
+                _cell(f"{patient.given_name} {patient.family_name}"),
+                session.starts_at.astimezone(zone).date().isoformat(),
+                _cell(use.record.clinician.display_name),
+                str(use.volume_ml),
+                "signed" if use.record.signed_at else "unsigned",
+            ]
+        )
+    return out.getvalue()
+
+
+def version_usage() -> QuerySet[FormulationVersion]:
+    """Every non-draft version with its number of sessions and patients and first and last use.
+
+    Only signed records count: a record still being written (or abandoned) is not yet a use."""
+    signed = Q(session_records__signed_at__isnull=False)
+    return (
+        FormulationVersion.objects.exclude(status="draft")
+        .select_related("formulation")
+        .annotate(
+            session_count=Count("session_records", filter=signed, distinct=True),
+            patient_count=Count("session_records__session__patient", filter=signed, distinct=True),
+            first_use=Min("session_records__session__starts_at", filter=signed),
+            last_use=Max("session_records__session__starts_at", filter=signed),
+        )
+        .order_by("formulation__name", "-number")
+    )
