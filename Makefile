@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt 2>
 
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install run test lint format migrations bench clean
+.PHONY: help install run test test-fast lint format migrations bench clean
 
 help:
 	@echo "make run     set up .venv, migrate, seed the demo clinic, serve web + worker + beat"
 	@echo "make test    run the whole test suite (SQLite unless DATABASE_URL is set)"
+	@echo "make test-fast  the suite without browser and real-worker tests (the edit-test loop)"
 	@echo "make lint    ruff check + ruff format --check"
 	@echo "make format  apply ruff fixes and formatting"
 
@@ -39,6 +40,11 @@ run: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests, which counts as a failure." >&2; exit 1; fi; \
+	exit $$rc
+
+test-fast: $(STAMP)
+	@$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-fast: pytest collected no tests, which counts as a failure." >&2; exit 1; fi; \
 	exit $$rc
 
 lint: $(STAMP)

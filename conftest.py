@@ -13,7 +13,15 @@ from clinic.tests.factories import ClinicFactory, StaffProfileFactory
 CHROMIUM = "/usr/bin/chromium"
 
 
+# Tests that start a browser or a real worker: `make test-fast` (-m "not slow") leaves them out
+# for the edit-test loop; `make test` and CI run them.
+SLOW_MARKERS = ("browser", "broker")
+
+
 def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(item.get_closest_marker(name) for name in SLOW_MARKERS):
+            item.add_marker(pytest.mark.slow)
     # Role groups, their permissions, screening rules and plan templates are rows created by
     # data migrations. A transactional test ends with a flush that would wipe them for every
     # later test, so each one restores the database as it found it.
