@@ -8,6 +8,7 @@ from datetime import datetime
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.core.exceptions import ValidationError
 
 from clinic.models import Room, StaffProfile
 from clinic.roles import Role
@@ -224,6 +225,39 @@ class CourseForm(SlotMixin):
         super().__init__(*args, **kwargs)
         self.helper = _helper("Propose dates")
         self.helper.form_method = "get"
+
+
+class CourseDatesForm(forms.Form):
+    """The reviewed course dates reception books in one step (the `start` inputs of the proposal),
+    with the clinician and room they were proposed for."""
+
+    clinician = StaffChoiceField(
+        queryset=clinicians(),
+        error_messages={"required": "Choose a clinician and a room, then propose the dates again."},
+    )
+    room = forms.ModelChoiceField(
+        queryset=Room.objects.filter(is_active=True),
+        error_messages={"required": "Choose a clinician and a room, then propose the dates again."},
+    )
+
+    def __init__(self, *args, clinic, **kwargs):
+        self.clinic = clinic
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        starts = []
+        for value in self.data.getlist("start") if hasattr(self.data, "getlist") else []:
+            if not value:
+                continue
+            try:
+                starts.append(datetime.fromisoformat(value).replace(tzinfo=self.clinic.zone))
+            except ValueError:
+                raise ValidationError(
+                    f"“{value[:40]}” is not a date and time: use the date picker."
+                ) from None
+        cleaned["starts"] = starts
+        return cleaned
 
 
 class StopPlanForm(forms.Form):

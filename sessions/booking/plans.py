@@ -72,6 +72,18 @@ def plan_progress(*, plan: TreatmentPlan) -> PlanProgress:
     )
 
 
+def plan_allowed_actions(*, plan: TreatmentPlan, progress: PlanProgress) -> frozenset[str]:
+    """What the plan's status allows now: the rule functions below refuse exactly the rest."""
+    allowed = set()
+    if plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE):
+        allowed.add("stop")
+        if progress.booked < plan.number_of_sessions:
+            allowed.add("book")
+    if plan.status == PlanStatus.ACTIVE and progress.done:
+        allowed.add("complete")
+    return frozenset(allowed)
+
+
 def plan_course(
     *,
     clinic: Clinic,
@@ -191,6 +203,10 @@ def course_book(
     now: datetime,
 ) -> list[TreatmentSession]:
     """Book the reviewed dates of a plan in one step: all of them, or none."""
+    if plan.status not in (PlanStatus.DRAFT, PlanStatus.ACTIVE):
+        raise BookingRefused(
+            "plan", f"The plan is {plan.get_status_display().lower()}: nothing can be booked."
+        )
     if not starts:
         raise BookingRefused("plan", "There are no dates to book.")
     booked = []

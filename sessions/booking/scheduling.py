@@ -407,11 +407,7 @@ def session_move(
     try:
         with transaction.atomic():
             session = _locked(session)
-            if session.status not in (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED):
-                raise BookingRefused(
-                    "status",
-                    f"A session that is {session.get_status_display().lower()} cannot be moved.",
-                )
+            _refuse_unless(session, "move")
             previous_starts_at = session.starts_at
             clinician = clinician or session.clinician
             room = room or session.room
@@ -456,11 +452,34 @@ def session_move(
 # Session life ---------------------------------------------------------------------------------
 
 
-def _refuse_unless(session: TreatmentSession, allowed: tuple, action: str):
-    if session.status not in allowed:
+# What each state change needs the session's status to be: the one table the rule functions
+# check and session_allowed_actions reads, so a page never offers what the rule would refuse.
+BOOKED_STATUSES = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED)
+SESSION_ACTIONS = {
+    "confirm": ((SessionStatus.SCHEDULED,), "confirmed"),
+    "check_in": (BOOKED_STATUSES, "checked in"),
+    "move": (BOOKED_STATUSES, "moved"),
+    "cancel": (BOOKED_STATUSES, "cancelled"),
+    "no_show": (BOOKED_STATUSES, "marked as a no-show"),
+}
+
+
+def session_allowed_actions(*, session: TreatmentSession, now: datetime) -> frozenset[str]:
+    """The state changes the session's status allows now; templates show exactly these."""
+    allowed = {
+        action for action, (statuses, _) in SESSION_ACTIONS.items() if session.status in statuses
+    }
+    if now < session.starts_at:
+        allowed.discard("no_show")  # a no-show is recorded only once the start time has passed
+    return frozenset(allowed)
+
+
+def _refuse_unless(session: TreatmentSession, action: str) -> None:
+    statuses, done = SESSION_ACTIONS[action]
+    if session.status not in statuses:
         raise BookingRefused(
             "status",
-            f"A session that is {session.get_status_display().lower()} cannot be {action}.",
+            f"A session that is {session.get_status_display().lower()} cannot be {done}.",
         )
 
 
@@ -470,7 +489,7 @@ def session_confirm(
     """`change_reason` goes into the session's history: who acted when no staff member did."""
     with transaction.atomic():
         session = _locked(session)
-        _refuse_unless(session, (SessionStatus.SCHEDULED,), "confirmed")
+        _refuse_unless(session, "confirm")
         session.status, session.confirmed_at, session.status_changed_by = (
             SessionStatus.CONFIRMED,
             now,
@@ -486,7 +505,7 @@ def session_check_in(
 ) -> TreatmentSession:
     with transaction.atomic():
         session = _locked(session)
-        _refuse_unless(session, (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED), "checked in")
+        _refuse_unless(session, "check_in")
         if local_date(clinic=clinic, moment=session.starts_at) != local_date(
             clinic=clinic, moment=now
         ):
@@ -516,7 +535,7 @@ def session_cancel(
         raise BookingRefused("cancel", "Say why the session is cancelled.")
     with transaction.atomic():
         session = _locked(session)
-        _refuse_unless(session, (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED), "cancelled")
+        _refuse_unless(session, "cancel")
         session.status = (
             SessionStatus.CANCELLED_BY_PATIENT if by_patient else SessionStatus.CANCELLED_BY_CLINIC
         )
@@ -534,9 +553,7 @@ def session_cancel(
 def session_no_show(*, clinic: Clinic, session: TreatmentSession, by, now: datetime):
     with transaction.atomic():
         session = _locked(session)
-        _refuse_unless(
-            session, (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED), "marked as a no-show"
-        )
+        _refuse_unless(session, "no_show")
         if now < session.starts_at:
             raise BookingRefused(
                 "no_show", "A no-show can only be recorded after the session's start time."

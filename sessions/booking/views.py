@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import permission_required
-from clinic.models import Room, StaffProfile
 from clinic.roles import Role, user_role
 from patients import audit
 from patients.models import Patient
@@ -25,6 +24,7 @@ from sessions.booking.forms import (
     BookingForm,
     CancelForm,
     ContactAttemptForm,
+    CourseDatesForm,
     CourseForm,
     MoveForm,
     PlanForm,
@@ -33,7 +33,7 @@ from sessions.booking.forms import (
 from sessions.booking.maintenance import contact_attempt_log, maintenance_due
 from sessions.booking.plans import plan_complete, plan_course, plan_create, plan_progress, plan_stop
 from sessions.booking.scheduling import BookingRefused
-from sessions.models import PlanStatus, TreatmentPlan, TreatmentSession
+from sessions.models import TreatmentPlan, TreatmentSession
 from sessions.records.adverse_event_views import session_adverse_events_context
 
 VIEW = "treatment_sessions.view_treatmentsession"
@@ -213,7 +213,7 @@ def session_detail(request, pk: int):
             "history": session.history.select_related("history_user").order_by("-history_date")[
                 :20
             ],
-            "started": timezone.now() >= session.starts_at,
+            "actions": scheduling.session_allowed_actions(session=session, now=timezone.now()),
         },
     )
 
@@ -414,9 +414,7 @@ def plan_detail(request, pk: int):
             "plan": plan,
             "sessions": sessions,
             "progress": progress,
-            "can_book": request.user.has_perm(BOOK)
-            and plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE)
-            and progress.booked < plan.number_of_sessions,
+            "plan_actions": plans.plan_allowed_actions(plan=plan, progress=progress),
             "course_form": course_form,
             "proposals": [p.astimezone(clinic.zone) for p in proposals],
             "course_data": course_form.cleaned_data if proposals else None,
@@ -432,45 +430,32 @@ def plan_book(request, pk: int):
         return missing
     clinic = request.clinic
     plan = get_object_or_404(TreatmentPlan.objects.select_related("patient"), pk=pk)
-    clinician = StaffProfile.objects.filter(
-        pk=_int(request.POST.get("clinician")), role=Role.CLINICIAN
-    ).first()
-    room = Room.objects.filter(pk=_int(request.POST.get("room")), is_active=True).first()
-    starts = []
-    for value in request.POST.getlist("start"):
-        if not value:
-            continue
-        try:
-            starts.append(datetime.fromisoformat(value).replace(tzinfo=clinic.zone))
-        except ValueError:
-            messages.error(request, f"“{value}” is not a date and time: use the date picker.")
-            return redirect("treatment_sessions:plan_detail", pk=plan.pk)
-    if clinician is None or room is None:
-        messages.error(request, "Choose a clinician and a room, then propose the dates again.")
+    form = CourseDatesForm(request.POST, clinic=clinic)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
         return redirect("treatment_sessions:plan_detail", pk=plan.pk)
-    if plan.status not in (PlanStatus.DRAFT, PlanStatus.ACTIVE):
-        messages.error(
-            request, f"The plan is {plan.get_status_display().lower()}: nothing can be booked."
-        )
-        return redirect("treatment_sessions:plan_detail", pk=plan.pk)
+    data = form.cleaned_data
     try:
         booked = plans.course_book(
             clinic=clinic,
             plan=plan,
-            starts=starts,
-            clinician=clinician,
-            room=room,
+            starts=data["starts"],
+            clinician=data["clinician"],
+            room=data["room"],
             by=request.user,
             now=timezone.now(),
         )
     except BookingRefused as refusal:
         messages.error(request, f"Nothing was booked. {refusal.message}")
+        first = data["starts"][0] if data["starts"] else None
         query = urlencode(
             {
-                "clinician": clinician.pk,
-                "room": room.pk,
-                "date": starts[0].strftime("%Y-%m-%d") if starts else "",
-                "time": starts[0].strftime("%H:%M") if starts else "",
+                "clinician": data["clinician"].pk,
+                "room": data["room"].pk,
+                "date": first.strftime("%Y-%m-%d") if first else "",
+                "time": first.strftime("%H:%M") if first else "",
             }
         )
         return redirect(reverse("treatment_sessions:plan_detail", args=[plan.pk]) + "?" + query)

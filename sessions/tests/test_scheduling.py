@@ -695,3 +695,79 @@ def test_an_override_is_kept_in_the_session_history(open_clinic, plan, clinician
     assert session.history.filter(
         interval_override_reason="Travelling", interval_override_by=clinician
     ).exists()
+
+
+# What a status allows: the table the pages read is the table the rules apply -----------------
+
+ACTION_CALLS = {
+    "confirm": lambda clinic, session, by, now: scheduling.session_confirm(
+        session=session, by=by, now=now
+    ),
+    "check_in": lambda clinic, session, by, now: scheduling.session_check_in(
+        clinic=clinic, session=session, by=by, now=now
+    ),
+    "cancel": lambda clinic, session, by, now: scheduling.session_cancel(
+        clinic=clinic, session=session, by_patient=False, reason="Clinic closed", by=by, now=now
+    ),
+    "no_show": lambda clinic, session, by, now: scheduling.session_no_show(
+        clinic=clinic, session=session, by=by, now=now
+    ),
+    "move": lambda clinic, session, by, now: scheduling.session_move(
+        clinic=clinic,
+        session=session,
+        starts_at=session.starts_at + timedelta(hours=2),
+        by=by,
+        now=now,
+    ),
+}
+
+
+# DOMAIN.md's session life: scheduled → confirmed → checked in → completed | cancelled | no-show.
+ALLOWED = {
+    SessionStatus.SCHEDULED: {"confirm", "check_in", "move", "cancel", "no_show"},
+    SessionStatus.CONFIRMED: {"check_in", "move", "cancel", "no_show"},
+}
+
+
+@pytest.mark.parametrize("status", [s for s, _ in SessionStatus.choices])
+@pytest.mark.parametrize("action", sorted(ACTION_CALLS))
+def test_a_rule_accepts_exactly_the_actions_the_page_offers(
+    open_clinic, clinician, room, desk_user, status, action
+):
+    # given: a session at 10:00 today, seen at 10:30 (so a no-show may be recorded)
+    starts = at(open_clinic, 2026, 11, 23, 10)
+    now = starts + timedelta(minutes=30)
+    session = TreatmentSessionFactory(
+        clinician=clinician,
+        room=room,
+        starts_at=starts,
+        status=status,
+        status_reason="Patient unwell" if "cancelled" in status else "",
+        kind=SessionKind.ASSESSMENT,
+    )
+    offered = action in scheduling.session_allowed_actions(session=session, now=now)
+    assert offered == (action in ALLOWED.get(status, set()))
+
+    # when
+    try:
+        with time_machine.travel(now, tick=False):
+            ACTION_CALLS[action](open_clinic, session, desk_user, now)
+        refused = None
+    except BookingRefused as refusal:
+        refused = refusal
+
+    # then: offered ⇔ not refused for its status
+    if offered:
+        assert refused is None or refused.rule != "status", refused
+    else:
+        assert refused is not None and refused.rule == "status"
+
+
+def test_a_no_show_is_not_offered_before_the_start(open_clinic, clinician, room):
+    session = TreatmentSessionFactory(
+        clinician=clinician, room=room, starts_at=at(open_clinic, 2026, 11, 23, 10)
+    )
+
+    before = scheduling.session_allowed_actions(session=session, now=MONDAY)
+
+    assert before == {"confirm", "check_in", "move", "cancel"}

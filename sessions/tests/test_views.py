@@ -1,6 +1,6 @@
 """Booking, move, session and plan pages through HTTP, as reception and clinicians use them."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -360,3 +360,28 @@ def test_the_calendar_is_in_the_navigation_for_reception(client_as, open_clinic)
     page = client_as(Role.RECEPTION).get("/").content.decode()
 
     assert 'href="/calendar/"' in page
+
+
+@pytest.mark.parametrize(
+    ("status", "buttons"),
+    [
+        (SessionStatus.SCHEDULED, {"Confirm", "Check in", "Move", "Cancel…"}),
+        (SessionStatus.CONFIRMED, {"Check in", "Move", "Cancel…"}),
+        (SessionStatus.CHECKED_IN, set()),
+    ],
+)
+def test_the_session_page_offers_only_what_its_status_allows(
+    client_as, patient, clinician, room, status, buttons
+):
+    session = TreatmentSessionFactory(
+        patient=patient,
+        clinician=clinician,
+        room=room,
+        status=status,
+        starts_at=MONDAY + timedelta(days=1),
+    )
+
+    page = client_as(Role.RECEPTION).get(f"/sessions/{session.pk}/").content.decode()
+
+    offered = {b for b in ("Confirm", "Check in", "Move", "Cancel…", "No-show") if f">{b}<" in page}
+    assert offered == buttons
