@@ -227,7 +227,14 @@ def test_line_queryset_update_and_delete_refuse_a_frozen_version(frozen_version)
 
 
 def test_a_frozen_version_can_be_saved_unchanged(frozen_version):
-    frozen_version.save()  # e.g. an admin "save" with nothing changed is harmless
+    # e.g. an admin "save" with nothing changed is harmless and changes nothing
+    lines = list(frozen_version.lines.values_list("ingredient_id", "amount", "unit"))
+
+    frozen_version.save()
+
+    frozen_version.refresh_from_db()
+    assert frozen_version.frozen_reason()
+    assert list(frozen_version.lines.values_list("ingredient_id", "amount", "unit")) == lines
 
 
 @pytest.mark.postgres

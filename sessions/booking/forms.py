@@ -227,6 +227,16 @@ class CourseForm(SlotMixin):
         self.helper.form_method = "get"
 
 
+class SlotSearchForm(forms.Form):
+    """What the booking page needs to suggest free times before anything is typed: the patient,
+    clinician and room (from a calendar click or a plan link) and, optionally, the day."""
+
+    patient = PatientChoiceField(queryset=Patient.objects.filter(archived_at__isnull=True))
+    clinician = StaffChoiceField(queryset=clinicians())
+    room = forms.ModelChoiceField(queryset=Room.objects.filter(is_active=True))
+    date = forms.DateField(required=False)
+
+
 class CourseDatesForm(forms.Form):
     """The reviewed course dates reception books in one step (the `start` inputs of the proposal),
     with the clinician and room they were proposed for."""

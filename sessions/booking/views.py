@@ -28,6 +28,7 @@ from sessions.booking.forms import (
     CourseForm,
     MoveForm,
     PlanForm,
+    SlotSearchForm,
     StopPlanForm,
 )
 from sessions.booking.maintenance import contact_attempt_log, maintenance_due
@@ -87,12 +88,9 @@ def calendar(request):
 # Booking --------------------------------------------------------------------------------------
 
 
-def _suggestions(request, form, *, around: datetime | None, exclude_pk=None) -> list[datetime]:
-    data = form.cleaned_data if form.is_bound and hasattr(form, "cleaned_data") else {}
-    patient = data.get("patient") or getattr(form, "patient", None)
-    clinician, room = data.get("clinician"), data.get("room")
-    if not (patient and clinician and room):
-        return []
+def _suggestions(
+    request, *, patient, clinician, room, around: datetime | None, exclude_pk=None
+) -> list[datetime]:
     now = timezone.now()
     after = max(around, now) if around else now
     return slots.free_slots(
@@ -131,7 +129,13 @@ def session_new(request):
                 )
             except BookingRefused as refusal:
                 form.add_error(None, refusal.message)
-                suggestions = _suggestions(request, form, around=data["starts_at"])
+                suggestions = _suggestions(
+                    request,
+                    patient=data["patient"],
+                    clinician=data["clinician"],
+                    room=data["room"],
+                    around=data["starts_at"],
+                )
             else:
                 messages.success(request, "Session booked.")
                 return redirect("treatment_sessions:session_detail", pk=session.pk)
@@ -142,14 +146,16 @@ def session_new(request):
             if request.GET.get(key)
         }
         form = BookingForm(initial=initial, clinic=clinic)
-        probe = BookingForm(
-            {**{"kind": "treatment", "date": "2000-01-01", "time": "00:00"}, **initial},
-            clinic=clinic,
-        )
-        if probe.is_valid():
-            day = _date(initial.get("date"), timezone.localdate())
+        search = SlotSearchForm(request.GET)
+        if search.is_valid():
+            wanted = search.cleaned_data
+            day = wanted["date"] or timezone.localdate()
             suggestions = _suggestions(
-                request, probe, around=scheduling.localise(clinic=clinic, day=day, at=time(0))
+                request,
+                patient=wanted["patient"],
+                clinician=wanted["clinician"],
+                room=wanted["room"],
+                around=scheduling.localise(clinic=clinic, day=day, at=time(0)),
             )
     query = {k: v for k, v in request.GET.items() if k not in ("date", "time")}
     if request.method == "POST" and form.is_bound:

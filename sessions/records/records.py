@@ -45,7 +45,6 @@ from sessions.models import (
 from sessions.outreach.rows import reminders_on_session_completed
 
 SIGN_PERMISSION = "treatment_sessions.sign_sessionrecord"
-EDIT_PERMISSION = "treatment_sessions.change_sessionrecord"
 ADDENDUM_PERMISSION = "treatment_sessions.add_recordaddendum"
 # DOMAIN.md "Contraindication screening": dutasteride stays in the blood for months, so no blood
 # donation for 6 months after the last dose (put on the aftercare sheet).
@@ -375,8 +374,14 @@ def record_lot_remove(*, record_lot: RecordLot) -> None:
 # Dose -----------------------------------------------------------------------------------------
 
 
+def record_volumes(*, injections, uses) -> tuple[Decimal, Decimal]:
+    """(mL injected, mL drawn from the lots) of a record's rows: signing needs them equal."""
+    injected = sum((i.volume_ml for i in injections), Decimal("0"))
+    return injected, sum((u.volume_ml for u in uses), Decimal("0"))
+
+
 def record_total_volume(*, record: SessionRecord) -> Decimal:
-    return sum((i.volume_ml for i in record.injections.all()), Decimal("0"))
+    return record_volumes(injections=record.injections.all(), uses=())[0]
 
 
 def record_doses(*, record: SessionRecord) -> list[IngredientDose]:
@@ -411,18 +416,13 @@ def _completeness_problems(record: SessionRecord, injections, uses) -> list[str]
         problems.append("Record at least one injection (zone, volume and depth).")
     if not uses:
         problems.append("Record at least one lot used.")
-    injected = sum((i.volume_ml for i in injections), Decimal("0"))
-    from_lots = sum((u.volume_ml for u in uses), Decimal("0"))
+    injected, from_lots = record_volumes(injections=injections, uses=uses)
     if injections and uses and injected != from_lots:
         problems.append(
             f"The lots add up to {decimal_text(from_lots)} mL but the injections to "
             f"{decimal_text(injected)} mL: "
             "the two totals must match."
         )
-    too_deep = [i for i in injections if i.depth_mm > MAX_DEPTH_MM]
-    if too_deep:
-        zones = ", ".join(i.get_zone_display() for i in too_deep)
-        problems.append(f"Injections deeper than 4 mm are never allowed ({zones}).")
     return problems
 
 

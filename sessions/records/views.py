@@ -116,6 +116,7 @@ def _page(request, session, record, *, status=200, **forms):
         addendum.signer_registration = records.signer_registration_number(
             signer=addendum.signed_by, at=addendum.signed_at
         )
+    total_volume, lot_volume = records.record_volumes(injections=injections, uses=uses)
     context.update(
         signer_registration=records.signer_registration_number(
             signer=record.signed_by, at=record.signed_at
@@ -124,8 +125,8 @@ def _page(request, session, record, *, status=200, **forms):
         else "",
         injections=injections,
         uses=uses,
-        total_volume=sum((i.volume_ml for i in injections), 0),
-        lot_volume=sum((u.volume_ml for u in uses), 0),
+        total_volume=total_volume,
+        lot_volume=lot_volume,
         doses=records.record_doses(record=record),
         addenda=addenda,
         can_edit=can_edit,

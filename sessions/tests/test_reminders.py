@@ -12,6 +12,7 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from clinic.models import Clinic
 from patients.tests.factories import PatientFactory
 from sessions.booking.plans import course_book
 from sessions.booking.scheduling import (
@@ -33,9 +34,12 @@ from sessions.outreach import preferences, sweep
 from sessions.outreach.links import patient_link_issue
 from sessions.outreach.messaging import DeliveryFailed
 from sessions.outreach.rows import reminders_backfill, reminders_on_session_completed
-from sessions.outreach.sweep import claim_due_reminders, dispatch_due_reminders
+from sessions.outreach.sweep import SweepResult, claim_due_reminders, dispatch_due_reminders
 from sessions.tests.conftest import MONDAY, at
-from sessions.tests.factories import TreatmentSessionFactory
+from sessions.tests.factories import (
+    ReminderFactory,
+    TreatmentSessionFactory,
+)
 
 CONSENTED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -394,8 +398,18 @@ def test_a_sweep_of_an_empty_outbox_returns_zeros(clinic):
     }
 
 
-def test_a_sweep_without_any_clinic_does_nothing(db):
-    assert dispatch_due_reminders(now=MONDAY).sent == 0
+def test_a_sweep_without_any_clinic_leaves_due_reminders_waiting(db, monkeypatch):
+    # given: a due reminder, but no clinic set up yet (no zone or quiet hours to judge it by)
+    reminder = ReminderFactory(due_at=MONDAY, send_after=MONDAY)
+    monkeypatch.setattr(Clinic, "current", classmethod(lambda cls: None))
+
+    # when
+    result = dispatch_due_reminders(now=MONDAY)
+
+    # then: nothing is claimed, sent or cancelled; the row waits for the clinic
+    assert result.as_dict() == SweepResult().as_dict()
+    reminder.refresh_from_db()
+    assert reminder.status == ReminderStatus.PENDING
 
 
 def test_a_patient_who_replied_stop_gets_no_more_texts(
