@@ -112,13 +112,13 @@ def _clinical_case(patient, case, clinician, today, dutasteride) -> None:
         clinician=clinician,
     )
     screening = screening_record(
-        patient=patient, clinician=clinician, answers=answers, on_date=screened
+        patient=patient, by=clinician, answers=answers, on_date=screened
     )
     if case == "anticoagulant":
         screening_override(
             screening=screening,
             rule_code="anticoagulant",
-            clinician=clinician,
+            by=clinician,
             reason="Stable on apixaban; GP agrees. Fine needle, pressure after each point.",
             on_date=screened,
         )

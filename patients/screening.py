@@ -176,21 +176,21 @@ def _require(user, perm: str, what: str) -> None:
 def screening_record(
     *,
     patient: Patient,
-    clinician,
+    by,
     answers: dict[str, bool],
     on_date: date,
     formulation_version=None,
     notes: str = "",
 ) -> Screening:
     """Record a screening with the findings of that day kept as a snapshot."""
-    _require(clinician, "patients.add_screening", "record a screening")
+    _require(by, "patients.add_screening", "record a screening")
     findings = evaluate_screening(
         patient=patient, answers=answers, formulation_version=formulation_version, on_date=on_date
     )
     return Screening.objects.create(
         patient=patient,
         screened_on=on_date,
-        clinician=clinician,
+        clinician=by,
         formulation_version=formulation_version,
         answers={key: bool(value) for key, value in answers.items()},
         findings=[f.as_dict() for f in findings],
@@ -201,18 +201,18 @@ def screening_record(
 def screening_recheck(
     *,
     screening: Screening,
-    clinician,
+    by,
     answers: dict[str, bool],
     on_date: date,
     new_medicines: bool = False,
     notes: str = "",
 ) -> ScreeningRecheck:
     """Record the short re-check before a session; its answers replace the screening's."""
-    _require(clinician, "patients.add_screeningrecheck", "record a re-check")
+    _require(by, "patients.add_screeningrecheck", "record a re-check")
     return ScreeningRecheck.objects.create(
         screening=screening,
         checked_on=on_date,
-        clinician=clinician,
+        clinician=by,
         answers={key: bool(value) for key, value in answers.items()},
         new_medicines=new_medicines,
         notes=notes,
@@ -241,14 +241,14 @@ def screening_override(
     *,
     screening: Screening,
     rule_code: str,
-    clinician,
+    by,
     reason: str,
     on_date: date,
     formulation_version=None,
 ) -> ScreeningOverride:
     """Let treatment proceed despite a relative finding. Absolute and referral findings can't be
     overridden: an absolute one never, a referral one only by a dermatologist's clearance."""
-    _require(clinician, "patients.add_screeningoverride", "override a screening finding")
+    _require(by, "patients.add_screeningoverride", "override a screening finding")
     rule = ScreeningRule.objects.filter(code=rule_code).first()
     if rule is None:
         raise ScreeningError("There is no screening rule with that code.")
@@ -270,7 +270,7 @@ def screening_override(
     try:
         with transaction.atomic():
             return ScreeningOverride.objects.create(
-                screening=screening, rule=rule, clinician=clinician, reason=reason.strip()
+                screening=screening, rule=rule, clinician=by, reason=reason.strip()
             )
     except IntegrityError as exc:
         raise ScreeningError("This finding is already overridden.") from exc

@@ -193,7 +193,7 @@ def screening_new(request, patient_id: int):
     if request.method == "POST" and form.is_valid():
         record = screening.screening_record(
             patient=patient,
-            clinician=request.user,
+            by=request.user,
             answers=form.answers(),
             on_date=timezone.localdate(),
             formulation_version=form.cleaned_data["formulation_version"],
@@ -286,7 +286,7 @@ def screening_override(request, patient_id: int, screening_id: int):
         screening.screening_override(
             screening=record,
             rule_code=data["rule_code"],
-            clinician=request.user,
+            by=request.user,
             reason=data["reason"],
             on_date=timezone.localdate(),
         )
@@ -321,7 +321,7 @@ def screening_recheck(request, patient_id: int, screening_id: int):
     if request.method == "POST" and form.is_valid():
         screening.screening_recheck(
             screening=record,
-            clinician=request.user,
+            by=request.user,
             answers=form.answers(),
             on_date=timezone.localdate(),
             new_medicines=form.cleaned_data["new_medicines"] == "yes",

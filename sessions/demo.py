@@ -290,7 +290,7 @@ def _completed_course(*, clinic, patient, clinician, room, version, today):
             units_used=1,
         )
         records.record_update(record=record, pain_score=DEMO_PAIN[n % len(DEMO_PAIN)])
-        records.record_sign(record=record, by=clinician, now=session.ends_at)
+        records.record_sign(record=record, by=clinician.user, now=session.ends_at)
         # Signed "back then", the record queued the aftercare text of a visit months ago; the
         # patient never had a chance to get it, so the demo outbox does not pretend otherwise.
         Reminder.objects.filter(session=session, kind=ReminderKind.AFTERCARE).delete()

@@ -127,7 +127,7 @@ def test_a_relative_finding_blocks_until_a_clinician_overrides_it(db, clinic, cl
     screening_override(
         screening=screening,
         rule_code="anticoagulant",
-        clinician=clinician_user,
+        by=clinician_user,
         reason="INR stable; smaller needle and pressure after.",
         on_date=TODAY,
     )
@@ -211,7 +211,7 @@ def test_an_override_on_an_older_screening_does_not_carry_to_a_new_one(db, clini
     screening_override(
         screening=old,
         rule_code="keloid",
-        clinician=clinician_user,
+        by=clinician_user,
         reason="Checked",
         on_date=SCREENED,
     )
@@ -280,7 +280,7 @@ def test_no_answer_set_with_an_absolute_or_uncleared_referral_finding_is_cleared
                 screening_override(
                     screening=screening,
                     rule_code=rule.code,
-                    clinician=clinician_user,
+                    by=clinician_user,
                     reason="Property test",
                     on_date=TODAY,
                 )

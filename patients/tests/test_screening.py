@@ -276,7 +276,7 @@ def test_recording_a_screening_keeps_the_answers_and_a_snapshot_of_the_findings(
 
     screening = screening_record(
         patient=patient,
-        clinician=clinician_user,
+        by=clinician_user,
         answers={"breastfeeding": True, "keloid": False},
         on_date=TODAY,
         formulation_version=dht_version,
@@ -291,7 +291,7 @@ def test_recording_a_screening_keeps_the_answers_and_a_snapshot_of_the_findings(
 def test_reception_cannot_record_a_screening(db, reception_user):
     with pytest.raises(PermissionDenied):
         screening_record(
-            patient=PatientFactory(), clinician=reception_user, answers={}, on_date=TODAY
+            patient=PatientFactory(), by=reception_user, answers={}, on_date=TODAY
         )
 
 
@@ -301,7 +301,7 @@ def test_a_relative_finding_is_overridden_with_a_reason(db, clinician_user):
     override = screening_override(
         screening=screening,
         rule_code="keloid",
-        clinician=clinician_user,
+        by=clinician_user,
         reason="Small keloid on the chest only; scalp scars flat.",
         on_date=TODAY,
     )
@@ -316,7 +316,7 @@ def test_an_override_needs_a_written_reason(db, clinician_user):
         screening_override(
             screening=screening,
             rule_code="keloid",
-            clinician=clinician_user,
+            by=clinician_user,
             reason="  ",
             on_date=TODAY,
         )
@@ -331,7 +331,7 @@ def test_an_absolute_finding_cannot_be_overridden(db, clinician_user):
         screening_override(
             screening=screening,
             rule_code="pregnancy",
-            clinician=clinician_user,
+            by=clinician_user,
             reason="Patient insists",
             on_date=TODAY,
         )
@@ -343,7 +343,7 @@ def test_a_referral_finding_is_cleared_by_a_dermatologist_not_overridden(db, cli
         screening_override(
             screening=screening,
             rule_code="patchy_loss",
-            clinician=clinician_user,
+            by=clinician_user,
             reason="Looks fine",
             on_date=TODAY,
         )
@@ -365,7 +365,7 @@ def test_a_finding_that_the_screening_does_not_have_cannot_be_overridden(db, cli
         screening_override(
             screening=screening,
             rule_code="keloid",
-            clinician=clinician_user,
+            by=clinician_user,
             reason="Just in case",
             on_date=TODAY,
         )
@@ -377,7 +377,7 @@ def test_reception_cannot_override(db, reception_user):
         screening_override(
             screening=screening,
             rule_code="keloid",
-            clinician=reception_user,
+            by=reception_user,
             reason="Busy day",
             on_date=TODAY,
         )

@@ -35,9 +35,12 @@ def plan_template_defaults(*, template: PlanTemplate) -> dict:
     }
 
 
-def plan_create(*, clinic: Clinic, patient, by: StaffProfile, **fields) -> TreatmentPlan:
+def plan_create(*, clinic: Clinic, patient, by, **fields) -> TreatmentPlan:
     """Write a draft plan; unset numbers come from its template, the price currency from the
-    clinic."""
+    clinic. `by` is the acting user; the plan names their staff profile as its author."""
+    author = getattr(by, "staff_profile", None)
+    if author is None:
+        raise BookingRefused("plan", "Only a member of staff with a profile can write a plan.")
     template = fields.get("template")
     if template is not None:
         for name, value in plan_template_defaults(template=template).items():
@@ -51,7 +54,7 @@ def plan_create(*, clinic: Clinic, patient, by: StaffProfile, **fields) -> Treat
     assessment = fields.get("assessment")
     if assessment is not None and assessment.patient_id != patient.pk:
         raise BookingRefused("plan", "The assessment belongs to another patient.")
-    plan = TreatmentPlan(patient=patient, created_by=by, currency=clinic.currency, **fields)
+    plan = TreatmentPlan(patient=patient, created_by=author, currency=clinic.currency, **fields)
     plan.full_clean()
     plan.save()
     return plan

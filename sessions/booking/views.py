@@ -365,24 +365,20 @@ def plan_new(request, patient_id: int):
     if (missing := _clinic_or_400(request)) is not None:
         return missing
     patient = get_object_or_404(Patient, pk=patient_id)
-    profile = getattr(request.user, "staff_profile", None)
     form = PlanForm(request.POST or None, clinic=request.clinic, patient=patient)
     if request.method == "POST" and form.is_valid():
-        if profile is None:
-            form.add_error(None, "Only a member of staff with a profile can write a plan.")
+        try:
+            plan = plan_create(
+                clinic=request.clinic, patient=patient, by=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        except BookingRefused as refusal:
+            form.add_error("interval_days" if refusal.rule == "interval" else None, refusal.message)
         else:
-            try:
-                plan = plan_create(
-                    clinic=request.clinic, patient=patient, by=profile, **form.cleaned_data
-                )
-            except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            except BookingRefused as refusal:
-                form.add_error("interval_days", refusal.message)
-            else:
-                messages.success(request, "Plan created. Propose the course dates below.")
-                return redirect("treatment_sessions:plan_detail", pk=plan.pk)
+            messages.success(request, "Plan created. Propose the course dates below.")
+            return redirect("treatment_sessions:plan_detail", pk=plan.pk)
     return render(request, "sessions/plan_form.html", {"form": form, "patient": patient})
 
 

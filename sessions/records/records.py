@@ -81,9 +81,12 @@ def _refuse_signed(record: SessionRecord) -> None:
         )
 
 
-def _refuse_unless_clinician(by: StaffProfile | None, permission: str, action: str) -> None:
-    if by is None or by.role != Role.CLINICIAN or not by.user.has_perm(permission):
+def _signing_clinician(by, permission: str, action: str) -> StaffProfile:
+    """The acting user's clinician profile, or a refusal: only clinicians write records."""
+    clinician = getattr(by, "staff_profile", None) if by is not None else None
+    if clinician is None or clinician.role != Role.CLINICIAN or not by.has_perm(permission):
         raise RecordRefused("clinician", f"Only a clinician may {action}.")
+    return clinician
 
 
 def _validation_refusal(exc: ValidationError) -> RecordRefused:
@@ -198,7 +201,11 @@ def record_start(
     formulation_version: FormulationVersion | None = None,
 ) -> SessionRecord:
     """Open the record of a checked-in session (or return the one already open)."""
-    _refuse_unless_clinician(clinician, "treatment_sessions.add_sessionrecord", "start a record")
+    _signing_clinician(
+        clinician.user if clinician else None,
+        "treatment_sessions.add_sessionrecord",
+        "start a record",
+    )
     with transaction.atomic():
         session = (
             TreatmentSession.objects.select_for_update(of=("self",))
@@ -432,10 +439,10 @@ REGISTRATION_REFUSAL = (
 )
 
 
-def _refuse_unless_registered(by: StaffProfile) -> None:
+def _refuse_unless_registered(signer: StaffProfile) -> None:
     # A signature on a clinical record must identify the professional accountable for it, on
     # their register (GMC, NMC…): a display name alone does not.
-    if not by.registration_number.strip():
+    if not signer.registration_number.strip():
         raise RecordRefused("registration_number", REGISTRATION_REFUSAL)
 
 
@@ -451,12 +458,12 @@ def signer_registration_number(*, signer: StaffProfile, at: datetime) -> str:
     return then if then is not None else signer.registration_number
 
 
-def record_sign(*, record: SessionRecord, by: StaffProfile, now: datetime) -> SessionRecord:
+def record_sign(*, record: SessionRecord, by, now: datetime) -> SessionRecord:
     """Sign the record: it is checked complete, the lots' stock goes down, the session is
     completed and, after the last session of a course, the plan too. From then on the record
     never changes. All or nothing."""
-    _refuse_unless_clinician(by, SIGN_PERMISSION, "sign a session record")
-    _refuse_unless_registered(by)
+    signer = _signing_clinician(by, SIGN_PERMISSION, "sign a session record")
+    _refuse_unless_registered(signer)
     clinic = Clinic.current()
     with transaction.atomic():
         record = _locked_record(record)
@@ -508,10 +515,10 @@ def record_sign(*, record: SessionRecord, by: StaffProfile, now: datetime) -> Se
             lot.save(update_fields=["quantity_remaining"])
 
         record.aftercare_given = record_aftercare(record=record, clinic=clinic)
-        record.signed_at, record.signed_by = now, by
+        record.signed_at, record.signed_by = now, signer
         record.save(update_fields=["aftercare_given", "signed_at", "signed_by"])
 
-        session.status, session.status_changed_by = SessionStatus.COMPLETED, by.user
+        session.status, session.status_changed_by = SessionStatus.COMPLETED, by
         session.save(update_fields=["status", "status_changed_by"])
         # The aftercare message commits with the signature (reminder outbox, issue 7).
         reminders_on_session_completed(session=session, now=now, clinic=clinic)
@@ -545,12 +552,10 @@ def _complete_course_if_last(*, session: TreatmentSession, clinic: Clinic | None
 # Addenda --------------------------------------------------------------------------------------
 
 
-def addendum_add(
-    *, record: SessionRecord, text: str, by: StaffProfile, now: datetime
-) -> RecordAddendum:
+def addendum_add(*, record: SessionRecord, text: str, by, now: datetime) -> RecordAddendum:
     """A signed, timestamped correction of a signed record; the record itself never changes."""
-    _refuse_unless_clinician(by, ADDENDUM_PERMISSION, "add an addendum to a record")
-    _refuse_unless_registered(by)
+    signer = _signing_clinician(by, ADDENDUM_PERMISSION, "add an addendum to a record")
+    _refuse_unless_registered(signer)
     if not text.strip():
         raise RecordRefused("text", "Write the correction or addition.")
     record = SessionRecord.objects.get(pk=record.pk)
@@ -559,7 +564,7 @@ def addendum_add(
             "unsigned", "The record is not signed yet: change it directly, then sign it."
         )
     return RecordAddendum.objects.create(
-        record=record, text=text.strip(), signed_at=now, signed_by=by
+        record=record, text=text.strip(), signed_at=now, signed_by=signer
     )
 
 

@@ -321,7 +321,7 @@ def record_sign(request, pk: int):
         )
         return _back(session)
     try:
-        records.record_sign(record=record, by=_profile(request), now=timezone.now())
+        records.record_sign(record=record, by=request.user, now=timezone.now())
     except RecordRefused as refusal:
         messages.error(request, refusal.message)
     else:
@@ -339,7 +339,7 @@ def record_addendum(request, pk: int):
             records.addendum_add(
                 record=record,
                 text=form.cleaned_data["text"],
-                by=_profile(request),
+                by=request.user,
                 now=timezone.now(),
             )
         except RecordRefused as refusal:

@@ -34,7 +34,7 @@ def new_plan(clinic, patient, clinician, **fields):
         "interval_days": None,
     }
     values.update(fields)
-    return plan_create(clinic=clinic, patient=patient, by=clinician, **values)
+    return plan_create(clinic=clinic, patient=patient, by=clinician.user, **values)
 
 
 def test_templates_are_loaded_with_the_practice_defaults(db):

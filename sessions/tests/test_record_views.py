@@ -58,7 +58,7 @@ def _signed(session, clinician, lot):
     )
     records.record_lot_add(record=record, lot=lot, volume_ml=D("1"))
     records.record_update(record=record, notes="Secret clinical note")
-    return records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+    return records.record_sign(record=record, by=clinician.user, now=DURING_SESSION)
 
 
 def test_the_clinician_starts_records_and_signs_through_the_page(as_clinician, checked_in, lot):
@@ -383,7 +383,7 @@ def test_a_signed_record_offers_no_correction(as_clinician, checked_in, clinicia
     record = records.record_start(session=checked_in, clinician=clinician, now=DURING_SESSION)
     as_clinician.post(_url("record_injection_add", checked_in), INJECTION)
     records.record_lot_add(record=record, lot=lot, volume_ml=Decimal("1"))
-    records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+    records.record_sign(record=record, by=clinician.user, now=DURING_SESSION)
     injection = record.injections.get()
 
     response = as_clinician.post(

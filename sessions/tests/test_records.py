@@ -70,7 +70,7 @@ def record(checked_in, clinician):
 @pytest.fixture
 def signed(record, lot, clinician):
     _complete(record, lot)
-    return records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+    return records.record_sign(record=record, by=clinician.user, now=DURING_SESSION)
 
 
 # The gate -------------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def test_signing_checks_the_consent_again(patient, clinician, room, course, lot)
     _complete(record, lot)
 
     with pytest.raises(RecordRefused, match="has not signed the treatment consent"):
-        records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+        records.record_sign(record=record, by=clinician.user, now=DURING_SESSION)
 
     record.refresh_from_db()
     session.refresh_from_db()
@@ -212,7 +212,7 @@ def test_signing_checks_the_consent_again(patient, clinician, room, course, lot)
     assert record.signed_at is None and session.status == SessionStatus.CHECKED_IN
     assert lot.quantity_remaining == 10
     TreatmentConsentFactory(patient=patient, formulation_version=course.formulation_version)
-    assert records.record_sign(record=record, by=clinician, now=DURING_SESSION).signed_at
+    assert records.record_sign(record=record, by=clinician.user, now=DURING_SESSION).signed_at
 
 
 def test_the_cleared_fixture_patient_has_signed_both_texts(cleared_patient):
@@ -281,7 +281,7 @@ def test_a_lot_recalled_after_it_was_added_stops_the_signature(record, lot, clin
         lot=lot, reason="Sterility doubt", on_date=SESSION_DAY, by=staff(Role.CLINIC_ADMIN).user
     )
     with pytest.raises(RecordRefused, match="recalled"):
-        records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+        records.record_sign(record=record, by=clinician.user, now=DURING_SESSION)
     record.refresh_from_db()
     assert record.signed_at is None
 
@@ -341,7 +341,7 @@ def test_the_pain_score_runs_from_0_to_10(record):
 
 def test_a_record_without_injections_or_lots_cannot_be_signed(record, clinician):
     with pytest.raises(RecordRefused) as refusal:
-        records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+        records.record_sign(record=record, by=clinician.user, now=DURING_SESSION)
     assert "at least one injection" in refusal.value.message
     assert "at least one lot" in refusal.value.message
 
@@ -350,14 +350,14 @@ def test_lot_volume_must_match_the_injected_volume(record, lot, clinician):
     records.injection_add(record=record, **VERTEX)
     records.record_lot_add(record=record, lot=lot, volume_ml=D("1.0"))
     with pytest.raises(RecordRefused, match="lots add up to 1 mL but the injections to 0.6 mL"):
-        records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+        records.record_sign(record=record, by=clinician.user, now=DURING_SESSION)
 
 
 def test_only_a_clinician_may_sign(record, lot, staff):
     _complete(record, lot)
     for role in (Role.CLINIC_ADMIN, Role.RECEPTION):
         with pytest.raises(RecordRefused, match="Only a clinician may sign"):
-            records.record_sign(record=record, by=staff(role), now=DURING_SESSION)
+            records.record_sign(record=record, by=staff(role).user, now=DURING_SESSION)
 
 
 def test_signing_completes_the_session_and_takes_the_lots_off_stock(signed, lot, clinician):
@@ -390,7 +390,7 @@ def test_without_dutasteride_the_aftercare_has_no_blood_donation_line(
     )
     record = _started(session, clinician)
     _complete(record, LotFactory(version=version))
-    record = records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+    record = records.record_sign(record=record, by=clinician.user, now=DURING_SESSION)
     assert "blood" not in record.aftercare_given
     assert "48 hours" in record.aftercare_given
 
@@ -400,7 +400,7 @@ def test_signing_is_refused_when_the_stock_would_go_negative(record, lot, clinic
     lot.quantity_remaining = 2
     lot.save()
     with pytest.raises(RecordRefused, match="only 2 left"):
-        records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+        records.record_sign(record=record, by=clinician.user, now=DURING_SESSION)
     lot.refresh_from_db()
     record.refresh_from_db()
     assert lot.quantity_remaining == 2
@@ -410,7 +410,7 @@ def test_signing_is_refused_when_the_stock_would_go_negative(record, lot, clinic
 
 def test_a_signed_record_cannot_be_signed_again(signed, clinician):
     with pytest.raises(RecordRefused, match="signed"):
-        records.record_sign(record=signed, by=clinician, now=DURING_SESSION)
+        records.record_sign(record=signed, by=clinician.user, now=DURING_SESSION)
 
 
 # Course progress ------------------------------------------------------------------------------
@@ -428,7 +428,7 @@ def test_signing_the_last_session_completes_the_course_and_sets_maintenance(
 ):
     first = _started(checked_in, clinician)
     _complete(first, lot)
-    records.record_sign(record=first, by=clinician, now=DURING_SESSION)
+    records.record_sign(record=first, by=clinician.user, now=DURING_SESSION)
     second_start = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
     second = TreatmentSessionFactory(
         patient=checked_in.patient,
@@ -446,7 +446,7 @@ def test_signing_the_last_session_completes_the_course_and_sets_maintenance(
         session=second, clinician=clinician, now=second_start + timedelta(minutes=5)
     )
     _complete(record, lot)
-    records.record_sign(record=record, by=clinician, now=second_start + timedelta(minutes=30))
+    records.record_sign(record=record, by=clinician.user, now=second_start + timedelta(minutes=30))
 
     plan = checked_in.plan
     plan.refresh_from_db()
@@ -563,7 +563,7 @@ def test_signing_without_a_registration_number_is_refused(record, lot, clinician
     clinician.save()
 
     with pytest.raises(RecordRefused) as refused:
-        records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+        records.record_sign(record=record, by=clinician.user, now=DURING_SESSION)
 
     assert refused.value.message == NO_REGISTRATION
     record.refresh_from_db()
@@ -576,7 +576,7 @@ def test_an_addendum_without_a_registration_number_is_refused(signed, clinician)
     clinician.save()
 
     with pytest.raises(RecordRefused) as refused:
-        records.addendum_add(record=signed, text="note", by=clinician, now=DURING_SESSION)
+        records.addendum_add(record=signed, text="note", by=clinician.user, now=DURING_SESSION)
 
     assert refused.value.message == NO_REGISTRATION
     assert not RecordAddendum.objects.exists()
@@ -589,7 +589,7 @@ def test_the_signature_keeps_the_registration_number_it_was_signed_with(
     time_machine.move_to(DURING_SESSION - timedelta(minutes=5), tick=False)
     clinician.registration_number = "GMC 1111111"
     clinician.save()
-    signed = records.record_sign(record=record, by=clinician, now=DURING_SESSION)
+    signed = records.record_sign(record=record, by=clinician.user, now=DURING_SESSION)
     time_machine.move_to(DURING_SESSION + timedelta(days=30), tick=False)
     clinician.registration_number = "NMC 22A3333B"
     clinician.save()
@@ -605,7 +605,7 @@ def test_the_signature_keeps_the_registration_number_it_was_signed_with(
 def test_an_addendum_is_signed_and_timestamped_by_the_clinician(signed, clinician):
     later = DURING_SESSION + timedelta(days=2)
     addendum = records.addendum_add(
-        record=signed, text=" Patient called: mild redness resolved. ", by=clinician, now=later
+        record=signed, text=" Patient called: mild redness resolved. ", by=clinician.user, now=later
     )
     assert (addendum.text, addendum.signed_at, addendum.signed_by) == (
         "Patient called: mild redness resolved.",
@@ -621,20 +621,20 @@ def test_an_addendum_is_signed_and_timestamped_by_the_clinician(signed, clinicia
 
 def test_an_unsigned_record_takes_no_addendum(record, clinician):
     with pytest.raises(RecordRefused, match="not signed yet"):
-        records.addendum_add(record=record, text="note", by=clinician, now=DURING_SESSION)
+        records.addendum_add(record=record, text="note", by=clinician.user, now=DURING_SESSION)
     assert not RecordAddendum.objects.exists()
 
 
 def test_only_a_clinician_adds_an_addendum(signed, staff):
     with pytest.raises(RecordRefused, match="Only a clinician"):
         records.addendum_add(
-            record=signed, text="note", by=staff(Role.CLINIC_ADMIN), now=DURING_SESSION
+            record=signed, text="note", by=staff(Role.CLINIC_ADMIN).user, now=DURING_SESSION
         )
 
 
 def test_an_empty_addendum_is_refused(signed, clinician):
     with pytest.raises(RecordRefused, match="Write the correction"):
-        records.addendum_add(record=signed, text="  ", by=clinician, now=DURING_SESSION)
+        records.addendum_add(record=signed, text="  ", by=clinician.user, now=DURING_SESSION)
 
 
 # Dose -----------------------------------------------------------------------------------------
