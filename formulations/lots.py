@@ -3,8 +3,9 @@ and recall. An expired or recalled lot can never be recorded as injected (DOMAIN
 
 from datetime import date
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
+
+from clinic.refusals import FormulationRefused
 
 from .models import FormulationVersion, Lot, LotStatus, VersionStatus
 
@@ -19,9 +20,10 @@ def lot_receive(
     quantity_received: int,
 ) -> Lot:
     if version.status != VersionStatus.PUBLISHED:
-        raise ValidationError(
+        raise FormulationRefused(
+            "lot_receive",
             f"Lots can only be received for a published version; {version} is "
-            f"{version.get_status_display().lower()}."
+            f"{version.get_status_display().lower()}.",
         )
     lot = Lot(
         version=version,
@@ -69,9 +71,11 @@ def lot_recall(*, lot: Lot, reason: str, on_date: date, by) -> Lot:
     """Withdraw a lot for good; the recall page then lists every patient who received it."""
     lot = Lot.objects.select_for_update().get(pk=lot.pk)
     if lot.status == LotStatus.RECALLED:
-        raise ValidationError(f"Lot {lot.lot_number} was already recalled on {lot.recalled_on}.")
+        raise FormulationRefused(
+            "lot_recall", f"Lot {lot.lot_number} was already recalled on {lot.recalled_on}."
+        )
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the lot is recalled."})
+        raise FormulationRefused("lot_recall", "Say why the lot is recalled.", field="reason")
     lot.status = LotStatus.RECALLED
     lot.status_reason = reason.strip()
     lot.recalled_on = on_date
@@ -84,12 +88,15 @@ def lot_recall(*, lot: Lot, reason: str, on_date: date, by) -> Lot:
 def lot_quarantine(*, lot: Lot, reason: str) -> Lot:
     lot = Lot.objects.select_for_update().get(pk=lot.pk)
     if lot.status != LotStatus.AVAILABLE:
-        raise ValidationError(
+        raise FormulationRefused(
+            "lot_quarantine",
             f"Only an available lot can be quarantined; lot {lot.lot_number} is "
-            f"{lot.get_status_display().lower()}."
+            f"{lot.get_status_display().lower()}.",
         )
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the lot is quarantined."})
+        raise FormulationRefused(
+            "lot_quarantine", "Say why the lot is quarantined.", field="reason"
+        )
     lot.status = LotStatus.QUARANTINED
     lot.status_reason = reason.strip()
     lot.save(update_fields=["status", "status_reason"])
@@ -100,9 +107,10 @@ def lot_quarantine(*, lot: Lot, reason: str) -> Lot:
 def lot_release(*, lot: Lot, reason: str) -> Lot:
     lot = Lot.objects.select_for_update().get(pk=lot.pk)
     if lot.status != LotStatus.QUARANTINED:
-        raise ValidationError(
+        raise FormulationRefused(
+            "lot_release",
             f"Only a quarantined lot can be released; lot {lot.lot_number} is "
-            f"{lot.get_status_display().lower()}."
+            f"{lot.get_status_display().lower()}.",
         )
     lot.status = LotStatus.AVAILABLE
     lot.status_reason = reason.strip()

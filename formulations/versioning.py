@@ -8,6 +8,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from clinic.refusals import FormulationRefused
+
 from .models import (
     Formulation,
     FormulationVersion,
@@ -185,13 +187,12 @@ def line_remove(*, line: IngredientLine) -> None:
 
 
 def _validate_line(line: IngredientLine) -> None:
-    from django.core.exceptions import ValidationError
 
     try:
         strength = normalise_strength(
             amount=line.amount, unit=line.unit, per_volume_ml=line.per_volume_ml
         )
     except ValueError as exc:
-        raise ValidationError({"per_volume_ml": str(exc)}) from exc
+        raise FormulationRefused("validate_line", str(exc), field="per_volume_ml") from exc
     line.concentration, line.concentration_unit = strength.value, strength.unit
     line.full_clean()

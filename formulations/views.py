@@ -5,7 +5,7 @@ app (sessions/records/recall.py).
 """
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Count, Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -365,7 +365,8 @@ def lot_recall(request, pk):
                 by=request.user,
             )
         except ValidationError as exc:
-            if not hasattr(exc, "error_dict"):  # e.g. already recalled: the form is gone
+            if set(getattr(exc, "error_dict", {NON_FIELD_ERRORS: ()})) == {NON_FIELD_ERRORS}:
+                # e.g. already recalled: no field to show it on, the form is gone
                 _refusal(request, exc)
                 return redirect("formulations:lot_recall", pk=lot.pk)
             _apply_errors(form, exc)

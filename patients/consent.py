@@ -7,8 +7,9 @@ from datetime import datetime
 
 from django.db import transaction
 
+from clinic.refusals import PatientRefused
+
 from .models import ConsentKind, ConsentSignature, ConsentText, ConsentWithdrawal, Patient
-from .screening import ScreeningError
 
 
 def consent_texts_for(*, formulation_version=None, kind: str = ConsentKind.TREATMENT):
@@ -65,14 +66,18 @@ def consent_withdraw(
     time). The signature stays as signed; treatment or photos that need it stop until the
     patient signs again. Photos already taken stay in the record."""
     if not by.has_perm("patients.add_consentwithdrawal"):
-        raise ScreeningError("Only a clinician or a clinic admin can record a consent withdrawal.")
+        raise PatientRefused(
+            "consent_withdraw",
+            "Only a clinician or a clinic admin can record a consent withdrawal.",
+        )
     if not reason.strip():
-        raise ScreeningError(
-            "Say how the patient withdrew their consent (e.g. by phone, in writing)."
+        raise PatientRefused(
+            "consent_withdraw",
+            "Say how the patient withdrew their consent (e.g. by phone, in writing).",
         )
     with transaction.atomic():
         if ConsentWithdrawal.objects.filter(signature=signature).exists():
-            raise ScreeningError("This consent was already withdrawn.")
+            raise PatientRefused("consent_withdraw", "This consent was already withdrawn.")
         withdrawal = ConsentWithdrawal(
             signature=signature, withdrawn_at=now, reason=reason.strip(), recorded_by=by
         )
@@ -114,20 +119,25 @@ def consent_sign(
 ) -> ConsentSignature:
     """Store the signature with the exact text the patient saw; refuse if it changed meanwhile."""
     if not witness.has_perm("patients.add_consentsignature"):
-        raise ScreeningError("Only a clinician can witness a consent.")
+        raise PatientRefused("consent_sign", "Only a clinician can witness a consent.")
     if not confirmed:
-        raise ScreeningError("The patient must confirm that they have read and agree to the text.")
+        raise PatientRefused(
+            "consent_sign", "The patient must confirm that they have read and agree to the text."
+        )
     if not typed_name.strip():
-        raise ScreeningError("The patient must type their full name to sign.")
+        raise PatientRefused("consent_sign", "The patient must type their full name to sign.")
     if kind == ConsentKind.PHOTOGRAPHY:
         formulation_version = None
     texts = consent_texts_for(formulation_version=formulation_version, kind=kind)
     if not texts:
-        raise ScreeningError("No consent text is set up: a clinic admin must add one first.")
+        raise PatientRefused(
+            "consent_sign", "No consent text is set up: a clinic admin must add one first."
+        )
     document = consent_document(texts=texts, formulation_version=formulation_version)
     if consent_digest(document=document) != text_digest:
-        raise ScreeningError(
-            "The consent text changed while the form was open. Read the new text and sign again."
+        raise PatientRefused(
+            "consent_sign",
+            "The consent text changed while the form was open. Read the new text and sign again.",
         )
     signature = ConsentSignature.objects.create(
         patient=patient,

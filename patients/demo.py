@@ -111,9 +111,7 @@ def _clinical_case(patient, case, clinician, today, dutasteride) -> None:
         notes="Demo assessment.",
         clinician=clinician,
     )
-    screening = screening_record(
-        patient=patient, by=clinician, answers=answers, on_date=screened
-    )
+    screening = screening_record(patient=patient, by=clinician, answers=answers, on_date=screened)
     if case == "anticoagulant":
         screening_override(
             screening=screening,

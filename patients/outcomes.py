@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from clinic.refusals import PatientRefused
 
 from .models import (
     ClinicalPhoto,
@@ -61,10 +63,6 @@ PHOTO_MAX_BYTES = 10 * 1024 * 1024
 PHOTO_JPEG_QUALITY = 90
 
 
-class OutcomeRefused(ValidationError):
-    """An outcome or photo action refused, with the reason in plain words."""
-
-
 def pull_test_positive(hairs: int | None) -> bool | None:
     return None if hairs is None else hairs > PULL_TEST_POSITIVE_ABOVE
 
@@ -107,7 +105,7 @@ def outcome_record(
         raise TypeError(f"Unknown measures: {sorted(unknown)}")
     values = {name: measures.get(name) for name in MEASURES}
     if all(value is None for value in values.values()):
-        raise OutcomeRefused("Fill in at least one measurement.")
+        raise PatientRefused("outcome_record", "Fill in at least one measurement.")
     errors = {}
     for name, value in values.items():
         low, high, message = RANGES[name]
@@ -120,7 +118,7 @@ def outcome_record(
     if session is not None and session.patient_id != patient.pk:
         errors["session"] = "That session belongs to another patient."
     if errors:
-        raise OutcomeRefused(errors)
+        raise PatientRefused("outcome_record", errors)
     measurement = OutcomeMeasurement(
         patient=patient,
         zone=zone,
@@ -146,9 +144,9 @@ def outcome_void(
         raise PermissionDenied("Only a clinician can void an outcome measurement.")
     measurement = OutcomeMeasurement.objects.select_for_update().get(pk=measurement.pk)
     if measurement.voided_at is not None:
-        raise OutcomeRefused("This measurement is already voided.")
+        raise PatientRefused("outcome_void", "This measurement is already voided.")
     if not reason.strip():
-        raise OutcomeRefused({"reason": "Write why the measurement is voided."})
+        raise PatientRefused("outcome_void", "Write why the measurement is voided.", field="reason")
     measurement.voided_at = now
     measurement.void_reason = reason.strip()
     measurement.is_baseline = False
@@ -237,8 +235,10 @@ def photography_consent(*, patient: Patient, at: datetime) -> ConsentSignature |
 
 def _reencoded_jpeg(upload) -> bytes:
     """The picture re-encoded as a plain JPEG: pixels only, no EXIF (camera, GPS, time)."""
-    not_a_picture = OutcomeRefused(
-        {"upload": "This file is not a picture Mesotrack can read: upload a JPEG or PNG photo."}
+    not_a_picture = PatientRefused(
+        "photo_add",
+        "This file is not a picture Mesotrack can read: upload a JPEG or PNG photo.",
+        field="upload",
     )
     try:
         upload.seek(0)
@@ -272,18 +272,25 @@ def photo_add(
         raise PermissionDenied("Only a clinician can add clinical photos.")
     consent = photography_consent(patient=patient, at=now)
     if consent is None:
-        raise OutcomeRefused(
+        raise PatientRefused(
+            "photo_add",
             "The patient has not signed the clinical photography consent, so no photo can be "
-            "stored. Have them sign it on the consent page first."
+            "stored. Have them sign it on the consent page first.",
         )
     if zone not in ScalpZone.values:
-        raise OutcomeRefused({"zone": "Choose a scalp zone."})
+        raise PatientRefused("photo_add", "Choose a scalp zone.", field="zone")
     if taken_on > timezone.localdate(now):
-        raise OutcomeRefused({"taken_on": "A photo cannot be dated in the future."})
+        raise PatientRefused(
+            "photo_add", "A photo cannot be dated in the future.", field="taken_on"
+        )
     if session is not None and session.patient_id != patient.pk:
-        raise OutcomeRefused({"session": "That session belongs to another patient."})
+        raise PatientRefused(
+            "photo_add", "That session belongs to another patient.", field="session"
+        )
     if upload.size > PHOTO_MAX_BYTES:
-        raise OutcomeRefused({"upload": "The photo is larger than 10 MB: send a smaller one."})
+        raise PatientRefused(
+            "photo_add", "The photo is larger than 10 MB: send a smaller one.", field="upload"
+        )
     content = _reencoded_jpeg(upload)
     photo = ClinicalPhoto(
         patient=patient,
@@ -305,9 +312,9 @@ def photo_void(*, photo: ClinicalPhoto, by, reason: str, now: datetime) -> Clini
         raise PermissionDenied("Only a clinician can void a clinical photo.")
     photo = ClinicalPhoto.objects.select_for_update().get(pk=photo.pk)
     if photo.voided_at is not None:
-        raise OutcomeRefused("This photo is already voided.")
+        raise PatientRefused("photo_void", "This photo is already voided.")
     if not reason.strip():
-        raise OutcomeRefused({"reason": "Write why the photo is voided."})
+        raise PatientRefused("photo_void", "Write why the photo is voided.", field="reason")
     photo.voided_at = now
     photo.void_reason = reason.strip()
     photo.save(update_fields=["voided_at", "void_reason"])

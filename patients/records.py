@@ -7,8 +7,9 @@ from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied
 
+from clinic.refusals import PatientRefused
+
 from .models import Allergy, Assessment, Medication, Screening
-from .screening import ScreeningError
 
 # URL segment -> model; the segment is what a clinician sees in the address bar.
 VOIDABLE = {
@@ -25,9 +26,9 @@ def clinical_record_void(*, record, user, reason: str, now: datetime):
     if not user.has_perm(perm):
         raise PermissionDenied("Only a clinician can void a clinical record.")
     if record.voided_at is not None:
-        raise ScreeningError("This record is already voided.")
+        raise PatientRefused("clinical_record_void", "This record is already voided.")
     if not reason.strip():
-        raise ScreeningError("Write why the record is voided.")
+        raise PatientRefused("clinical_record_void", "Write why the record is voided.")
     record.voided_at = now
     record.void_reason = reason.strip()
     record.save(update_fields=["voided_at", "void_reason"])
@@ -40,9 +41,9 @@ def medication_stop(*, medication: Medication, user, stopped_on: date) -> Medica
     if not user.has_perm("patients.change_medication"):
         raise PermissionDenied("Only a clinician can change the medication list.")
     if medication.stopped_on is not None:
-        raise ScreeningError("This medicine is already recorded as stopped.")
+        raise PatientRefused("medication_stop", "This medicine is already recorded as stopped.")
     if medication.started_on and stopped_on < medication.started_on:
-        raise ScreeningError("A medicine cannot stop before it started.")
+        raise PatientRefused("medication_stop", "A medicine cannot stop before it started.")
     medication.stopped_on = stopped_on
     medication.save(update_fields=["stopped_on"])
     return medication

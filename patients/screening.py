@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+
+from clinic.refusals import PatientRefused
 
 from .models import (
     Patient,
@@ -42,10 +44,6 @@ class ScreeningFinding:
     @property
     def outcome_label(self) -> str:
         return RuleOutcome(self.outcome).label
-
-
-class ScreeningError(ValidationError):
-    """A screening action refused, with the reason in plain words."""
 
 
 def age_on(*, born: date, on_date: date) -> int:
@@ -251,29 +249,33 @@ def screening_override(
     _require(by, "patients.add_screeningoverride", "override a screening finding")
     rule = ScreeningRule.objects.filter(code=rule_code).first()
     if rule is None:
-        raise ScreeningError("There is no screening rule with that code.")
+        raise PatientRefused("screening_override", "There is no screening rule with that code.")
     if rule.outcome == RuleOutcome.ABSOLUTE:
-        raise ScreeningError(
-            f"“{rule.reason}” is an absolute contraindication: it cannot be overridden."
+        raise PatientRefused(
+            "screening_override",
+            f"“{rule.reason}” is an absolute contraindication: it cannot be overridden.",
         )
     if rule.outcome == RuleOutcome.REFERRAL:
-        raise ScreeningError(
+        raise PatientRefused(
+            "screening_override",
             f"“{rule.reason}” is a red flag: record the dermatologist's clearance instead of an "
-            "override."
+            "override.",
         )
     if not reason.strip():
-        raise ScreeningError("Write the reason for the override.")
+        raise PatientRefused("screening_override", "Write the reason for the override.")
     answered_yes = bool(rule.question_key and screening.answers.get(rule.question_key))
     finding = _finding_on(screening, rule_code, formulation_version, on_date)
     if finding is None and not answered_yes:
-        raise ScreeningError("This screening has no such finding to override.")
+        raise PatientRefused(
+            "screening_override", "This screening has no such finding to override."
+        )
     try:
         with transaction.atomic():
             return ScreeningOverride.objects.create(
                 screening=screening, rule=rule, clinician=by, reason=reason.strip()
             )
     except IntegrityError as exc:
-        raise ScreeningError("This finding is already overridden.") from exc
+        raise PatientRefused("screening_override", "This finding is already overridden.") from exc
 
 
 def referral_clear(
@@ -289,9 +291,11 @@ def referral_clear(
     _require(recorded_by, "patients.add_referralclearance", "record a dermatologist's clearance")
     rule = ScreeningRule.objects.filter(code=rule_code, outcome=RuleOutcome.REFERRAL).first()
     if rule is None:
-        raise ScreeningError("Only a referral (red-flag) finding is cleared by a dermatologist.")
+        raise PatientRefused(
+            "referral_clear", "Only a referral (red-flag) finding is cleared by a dermatologist."
+        )
     if not cleared_by.strip():
-        raise ScreeningError("Name the dermatologist who cleared the patient.")
+        raise PatientRefused("referral_clear", "Name the dermatologist who cleared the patient.")
     try:
         with transaction.atomic():
             return ReferralClearance.objects.create(
@@ -303,4 +307,4 @@ def referral_clear(
                 note=note,
             )
     except IntegrityError as exc:
-        raise ScreeningError("This referral is already cleared.") from exc
+        raise PatientRefused("referral_clear", "This referral is already cleared.") from exc

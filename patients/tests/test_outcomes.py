@@ -10,10 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from clinic.refusals import PatientRefused
 from clinic.roles import Role
 from patients.models import OutcomeMeasurement
 from patients.outcomes import (
-    OutcomeRefused,
     outcome_record,
     outcome_void,
     photo_add,
@@ -73,12 +73,12 @@ def test_voiding_the_baseline_makes_the_next_measurement_the_baseline(patient, d
 
 def test_a_void_needs_a_reason(patient, doctor):
     first = _record(patient, doctor, date(2026, 9, 1), density_per_cm2=Decimal(120))
-    with pytest.raises(OutcomeRefused, match="why"):
+    with pytest.raises(PatientRefused, match="why"):
         outcome_void(measurement=first, by=doctor, reason=" ", now=NOW)
 
 
 def test_a_measurement_with_nothing_measured_is_refused(patient, doctor):
-    with pytest.raises(OutcomeRefused, match="at least one"):
+    with pytest.raises(PatientRefused, match="at least one"):
         _record(patient, doctor, date(2026, 9, 1))
 
 
@@ -94,12 +94,12 @@ def test_a_measurement_with_nothing_measured_is_refused(patient, doctor):
     ],
 )
 def test_out_of_range_values_are_refused(patient, doctor, measure, value):
-    with pytest.raises(OutcomeRefused):
+    with pytest.raises(PatientRefused):
         _record(patient, doctor, date(2026, 9, 1), **{measure: value})
 
 
 def test_a_future_date_is_refused(patient, doctor):
-    with pytest.raises(OutcomeRefused, match="future"):
+    with pytest.raises(PatientRefused, match="future"):
         _record(patient, doctor, date(2026, 12, 2), density_per_cm2=Decimal(120))
 
 
@@ -209,7 +209,7 @@ def test_a_photo_is_stored_without_its_exif_data(patient, doctor, media):
 
 
 def test_a_photo_without_photography_consent_is_refused(patient, doctor, media):
-    with pytest.raises(OutcomeRefused, match="photography consent"):
+    with pytest.raises(PatientRefused, match="photography consent"):
         photo_add(
             patient=patient,
             zone="vertex",
@@ -228,7 +228,7 @@ def test_after_the_patient_withdraws_photography_consent_no_new_photo_is_taken(
     signature = PhotographyConsentFactory(patient=patient)
     consent_withdraw(signature=signature, by=doctor, reason="Asked by email", now=NOW)
 
-    with pytest.raises(OutcomeRefused, match="photography consent"):
+    with pytest.raises(PatientRefused, match="photography consent"):
         photo_add(
             patient=patient,
             zone="vertex",
@@ -241,7 +241,7 @@ def test_after_the_patient_withdraws_photography_consent_no_new_photo_is_taken(
 
 def test_a_file_that_is_not_a_picture_is_refused_with_a_clear_message(patient, doctor, media):
     PhotographyConsentFactory(patient=patient)
-    with pytest.raises(OutcomeRefused, match="not a picture"):
+    with pytest.raises(PatientRefused, match="not a picture"):
         photo_add(
             patient=patient,
             zone="vertex",
@@ -255,7 +255,7 @@ def test_a_file_that_is_not_a_picture_is_refused_with_a_clear_message(patient, d
 def test_a_photo_over_10_mb_is_refused(patient, doctor, media):
     PhotographyConsentFactory(patient=patient)
     big = _upload(_jpeg_with_exif() + b"\0" * (10 * 1024 * 1024))
-    with pytest.raises(OutcomeRefused, match="10 MB"):
+    with pytest.raises(PatientRefused, match="10 MB"):
         photo_add(
             patient=patient,
             zone="vertex",

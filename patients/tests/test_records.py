@@ -4,11 +4,11 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
 
+from clinic.refusals import PatientRefused
 from clinic.roles import Role
 from patients.clearance import treatment_clearance
 from patients.models import Allergy
 from patients.records import clinical_record_void
-from patients.screening import ScreeningError
 from patients.tests.factories import AllergyFactory, MedicationFactory, ScreeningFactory
 
 NOW = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
@@ -27,7 +27,7 @@ def test_a_voided_allergy_is_kept_with_its_reason_and_history(clinician_user):
 
 def test_voiding_needs_a_reason_and_a_clinician(clinician_user, reception_user):
     medication = MedicationFactory()
-    with pytest.raises(ScreeningError, match="why"):
+    with pytest.raises(PatientRefused, match="why"):
         clinical_record_void(record=medication, user=clinician_user, reason=" ", now=NOW)
     with pytest.raises(PermissionDenied):
         clinical_record_void(record=medication, user=reception_user, reason="x", now=NOW)

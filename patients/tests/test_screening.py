@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from clinic.refusals import PatientRefused
 from formulations.models import IngredientCategory
 from formulations.tests.factories import IngredientFactory
 from patients.models import (
@@ -17,7 +18,6 @@ from patients.models import (
     SexAtBirth,
 )
 from patients.screening import (
-    ScreeningError,
     evaluate_screening,
     questions_for,
     referral_clear,
@@ -290,9 +290,7 @@ def test_recording_a_screening_keeps_the_answers_and_a_snapshot_of_the_findings(
 
 def test_reception_cannot_record_a_screening(db, reception_user):
     with pytest.raises(PermissionDenied):
-        screening_record(
-            patient=PatientFactory(), by=reception_user, answers={}, on_date=TODAY
-        )
+        screening_record(patient=PatientFactory(), by=reception_user, answers={}, on_date=TODAY)
 
 
 def test_a_relative_finding_is_overridden_with_a_reason(db, clinician_user):
@@ -312,7 +310,7 @@ def test_a_relative_finding_is_overridden_with_a_reason(db, clinician_user):
 
 def test_an_override_needs_a_written_reason(db, clinician_user):
     screening = ScreeningFactory(answers={"keloid": True})
-    with pytest.raises(ScreeningError, match="reason"):
+    with pytest.raises(PatientRefused, match="reason"):
         screening_override(
             screening=screening,
             rule_code="keloid",
@@ -327,7 +325,7 @@ def test_an_absolute_finding_cannot_be_overridden(db, clinician_user):
     screening = ScreeningFactory(
         answers={"pregnant": True}, patient__sex_at_birth=SexAtBirth.FEMALE
     )
-    with pytest.raises(ScreeningError, match="cannot be overridden"):
+    with pytest.raises(PatientRefused, match="cannot be overridden"):
         screening_override(
             screening=screening,
             rule_code="pregnancy",
@@ -339,7 +337,7 @@ def test_an_absolute_finding_cannot_be_overridden(db, clinician_user):
 
 def test_a_referral_finding_is_cleared_by_a_dermatologist_not_overridden(db, clinician_user):
     screening = ScreeningFactory(answers={"patchy_loss": True})
-    with pytest.raises(ScreeningError, match="dermatologist"):
+    with pytest.raises(PatientRefused, match="dermatologist"):
         screening_override(
             screening=screening,
             rule_code="patchy_loss",
@@ -361,7 +359,7 @@ def test_a_referral_finding_is_cleared_by_a_dermatologist_not_overridden(db, cli
 
 def test_a_finding_that_the_screening_does_not_have_cannot_be_overridden(db, clinician_user):
     screening = ScreeningFactory(answers={})
-    with pytest.raises(ScreeningError, match="no such finding"):
+    with pytest.raises(PatientRefused, match="no such finding"):
         screening_override(
             screening=screening,
             rule_code="keloid",

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from clinic.models import Clinic, Room, StaffProfile
+from clinic.refusals import BookingRefused
 from patients.clearance import treatment_clearance
 from sessions.models import (
     ACTIVE_STATUSES,
@@ -33,15 +34,6 @@ from sessions.outreach.rows import (
 
 OVERRIDE_PERMISSION = "treatment_sessions.override_interval"
 CANCELLED = (SessionStatus.CANCELLED_BY_PATIENT, SessionStatus.CANCELLED_BY_CLINIC)
-
-
-class BookingRefused(Exception):
-    """A booking rule said no. `rule` names the rule, `message` says why in plain words."""
-
-    def __init__(self, rule: str, message: str):
-        super().__init__(message)
-        self.rule = rule
-        self.message = message
 
 
 # Clearance gate -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import transaction
 from django.db.models import QuerySet
 
+from clinic.refusals import OutreachRefused
 from patients.models import Channel, Patient
 from patients.search import patient_search
 from sessions.models import Reminder, ReminderStatus
@@ -21,14 +22,6 @@ REMINDER_TABS: dict[str, tuple[str, tuple[str, ...]]] = {
     "closed": ("Cancelled or expired", (ReminderStatus.CANCELLED, ReminderStatus.EXPIRED)),
 }
 RETRYABLE = (ReminderStatus.FAILED, ReminderStatus.UNKNOWN)
-
-
-class ReminderRefused(Exception):
-    """A retry the rules do not allow; the message says why in plain words."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -80,24 +73,29 @@ def reminder_retry(
             .get(pk=reminder.pk)
         )
         if reminder.status not in RETRYABLE:
-            raise ReminderRefused(
+            raise OutreachRefused(
+                "reminder_retry",
                 f"Only failed or unknown reminders can be retried; this one is "
-                f"{reminder.get_status_display().lower()}."
+                f"{reminder.get_status_display().lower()}.",
             )
         if reminder.status == ReminderStatus.UNKNOWN and not duplicate_risk_accepted:
-            raise ReminderRefused(
+            raise OutreachRefused(
+                "reminder_retry",
                 "This reminder may already have reached the patient. Check with them first, then "
-                "tick the box to accept that retrying may send it twice."
+                "tick the box to accept that retrying may send it twice.",
             )
         if reminder.session is not None and reminder.session.starts_at <= now:
-            raise ReminderRefused("Its appointment has already started, so it is too late to send.")
+            raise OutreachRefused(
+                "reminder_retry", "Its appointment has already started, so it is too late to send."
+            )
         opted_out = {
             Channel.SMS: reminder.patient.sms_opt_out_at,
             Channel.EMAIL: reminder.patient.email_opt_out_at,
         }.get(reminder.channel)
         if opted_out is not None:
-            raise ReminderRefused(
-                f"The patient has opted out of {reminder.get_channel_display()} reminders."
+            raise OutreachRefused(
+                "reminder_retry",
+                f"The patient has opted out of {reminder.get_channel_display()} reminders.",
             )
         previous = reminder.last_error
         reminder.status = ReminderStatus.PENDING

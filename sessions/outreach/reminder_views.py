@@ -12,12 +12,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import permission_required
+from clinic.refusals import OutreachRefused
 from sessions.models import Reminder
 from sessions.outreach.reminder_actions import (
     REMINDER_TABS,
     RETRYABLE,
     ReminderFilter,
-    ReminderRefused,
     reminder_retry,
     reminders_filtered,
 )
@@ -108,7 +108,7 @@ def reminder_retry_view(request, pk: int):
             now=timezone.now(),
             duplicate_risk_accepted=form.cleaned_data.get("duplicate_risk_accepted", False),
         )
-    except ReminderRefused as refusal:
+    except OutreachRefused as refusal:
         messages.error(request, f"Not retried: {refusal.message}")
     else:
         messages.success(request, "The reminder will go out with the next sweep (within a minute).")

@@ -11,12 +11,13 @@ from urllib.parse import urljoin
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from clinic.refusals import RecordRefused
 from clinic.roles import Role
 from formulations.models import Lot
 from sessions.models import (
@@ -52,10 +53,6 @@ EVENT_FIELDS = (
 ATTENDED = (SessionStatus.CHECKED_IN, SessionStatus.COMPLETED)
 
 
-class AdverseEventRefused(ValidationError):
-    """An adverse-event action refused, with the reason in plain words."""
-
-
 def _require_clinician(user) -> None:
     # Admins hold change_adverseevent to acknowledge; recording and updating is the treating
     # clinician's job, so it needs the add permission that only clinicians have.
@@ -80,27 +77,31 @@ def _check(*, event: AdverseEvent, now: datetime) -> None:
     if event.onset_on is not None:
         session_day = session_local_date(session=session)
         if event.onset_on < session_day:
-            raise AdverseEventRefused(
-                {
-                    "onset_on": f"The onset cannot be before the session "
-                    f"({session_day:%d %b %Y}): harm that began earlier is not from it."
-                }
+            raise RecordRefused(
+                "check",
+                f"The onset cannot be before the session "
+                f"({session_day:%d %b %Y}): harm that began earlier is not from it.",
+                field="onset_on",
             )
         if event.onset_on > now.astimezone(zone).date():
-            raise AdverseEventRefused({"onset_on": "The onset date cannot be in the future."})
+            raise RecordRefused(
+                "check", "The onset date cannot be in the future.", field="onset_on"
+            )
     if event.ctcae_grade is not None and event.ctcae_grade >= 4 and not event.serious:
-        raise AdverseEventRefused(
-            {
-                "serious": "A CTCAE grade 4 (life-threatening) or 5 (death) event is serious by "
-                "definition: tick Serious."
-            }
+        raise RecordRefused(
+            "check",
+            "A CTCAE grade 4 (life-threatening) or 5 (death) event is serious by "
+            "definition: tick Serious.",
+            field="serious",
         )
     if (
         event.lot_id is not None
         and not adverse_event_lots(session=session).filter(pk=event.lot_id).exists()
     ):
-        raise AdverseEventRefused(
-            {"lot": "Choose a lot used in this session (or leave the lot empty if unknown)."}
+        raise RecordRefused(
+            "check",
+            "Choose a lot used in this session (or leave the lot empty if unknown).",
+            field="lot",
         )
     event.full_clean()
 
@@ -118,9 +119,10 @@ def adverse_event_record(*, session: TreatmentSession, by, now: datetime, **fiel
         .get(pk=session.pk)
     )
     if session.status not in ATTENDED:
-        raise AdverseEventRefused(
+        raise RecordRefused(
+            "adverse_event_record",
             "Adverse events are recorded against a session the patient attended (checked in or "
-            f"completed); this session is {session.get_status_display().lower()}."
+            f"completed); this session is {session.get_status_display().lower()}.",
         )
     fields.setdefault("notes", "")
     fields.setdefault("outcome", AdverseEventOutcome.ONGOING)
@@ -153,7 +155,9 @@ def adverse_event_update(*, event: AdverseEvent, by, now: datetime, **fields) ->
         .get(pk=event.pk)
     )
     if event.voided_at is not None:
-        raise AdverseEventRefused("This adverse event was voided, so it can no longer change.")
+        raise RecordRefused(
+            "adverse_event_update", "This adverse event was voided, so it can no longer change."
+        )
     was_serious = event.serious
     changed = [name for name, value in fields.items() if getattr(event, name) != value]
     if not changed:
@@ -180,9 +184,11 @@ def adverse_event_void(*, event: AdverseEvent, by, reason: str, now: datetime) -
     _require_clinician(by)
     event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
     if event.voided_at is not None:
-        raise AdverseEventRefused("This adverse event is already voided.")
+        raise RecordRefused("adverse_event_void", "This adverse event is already voided.")
     if not reason.strip():
-        raise AdverseEventRefused({"reason": "Write why the adverse event is voided."})
+        raise RecordRefused(
+            "adverse_event_void", "Write why the adverse event is voided.", field="reason"
+        )
     event.voided_at = now
     event.void_reason = reason.strip()
     event.save(update_fields=["voided_at", "void_reason"])
@@ -196,11 +202,14 @@ def adverse_event_acknowledge(*, event: AdverseEvent, by, now: datetime) -> Adve
         raise PermissionDenied("Only a clinic admin can acknowledge a serious adverse event.")
     event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
     if not event.serious:
-        raise AdverseEventRefused(
-            "Only serious adverse events wait for an admin's acknowledgement."
+        raise RecordRefused(
+            "adverse_event_acknowledge",
+            "Only serious adverse events wait for an admin's acknowledgement.",
         )
     if event.acknowledged_at is not None:
-        raise AdverseEventRefused("This serious adverse event is already acknowledged.")
+        raise RecordRefused(
+            "adverse_event_acknowledge", "This serious adverse event is already acknowledged."
+        )
     event.acknowledged_at = now
     event.acknowledged_by = by
     event.save(update_fields=["acknowledged_at", "acknowledged_by"])

@@ -18,6 +18,7 @@ from django.db.models import Max
 from django.urls import reverse
 
 from clinic.models import Clinic, StaffProfile
+from clinic.refusals import RecordRefused
 from clinic.roles import Role
 from formulations.lots import lot_usability
 from formulations.models import FormulationVersion, Lot, VersionStatus
@@ -52,15 +53,6 @@ DUTASTERIDE_AFTERCARE = "Do not donate blood for 6 months after your last dutast
 # DOMAIN.md: depth within 1–4 mm, never deeper than 4 mm.
 MAX_DEPTH_MM = Decimal("4")
 NEEDLE_FREE = (Device.PRESSURE, Device.ELECTROPORATION)
-
-
-class RecordRefused(Exception):
-    """A record rule said no. `rule` names the rule, `message` says why in plain words."""
-
-    def __init__(self, rule: str, message: str):
-        super().__init__(message)
-        self.rule = rule
-        self.message = message
 
 
 # Helpers --------------------------------------------------------------------------------------

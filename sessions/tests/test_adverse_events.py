@@ -8,12 +8,12 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from clinic.refusals import RecordRefused
 from clinic.roles import Role
 from clinic.tests.factories import RoomFactory
 from formulations.tests.factories import LotFactory
 from sessions.models import AdverseEvent, SessionStatus
 from sessions.records.adverse_events import (
-    AdverseEventRefused,
     adverse_event_acknowledge,
     adverse_event_record,
     adverse_event_update,
@@ -107,7 +107,7 @@ def test_any_number_of_events_can_follow_one_session(session, doctor):
 
 
 def test_an_onset_before_the_session_day_is_refused(session, doctor):
-    with pytest.raises(AdverseEventRefused, match="before the session"):
+    with pytest.raises(RecordRefused, match="before the session"):
         adverse_event_record(
             session=session,
             by=doctor.user,
@@ -117,7 +117,7 @@ def test_an_onset_before_the_session_day_is_refused(session, doctor):
 
 
 def test_an_onset_in_the_future_is_refused(session, doctor):
-    with pytest.raises(AdverseEventRefused, match="future"):
+    with pytest.raises(RecordRefused, match="future"):
         adverse_event_record(
             session=session,
             by=doctor.user,
@@ -130,13 +130,13 @@ def test_a_session_the_patient_never_attended_cannot_carry_an_event(session, doc
     session.status = SessionStatus.NO_SHOW
     session.save(update_fields=["status"])
 
-    with pytest.raises(AdverseEventRefused, match="attended"):
+    with pytest.raises(RecordRefused, match="attended"):
         adverse_event_record(session=session, by=doctor.user, now=THURSDAY, **MILD_PAIN)
 
 
 @pytest.mark.parametrize("grade", [4, 5])
 def test_grade_4_or_5_must_be_serious(session, doctor, grade):
-    with pytest.raises(AdverseEventRefused, match="serious by definition"):
+    with pytest.raises(RecordRefused, match="serious by definition"):
         adverse_event_record(
             session=session,
             by=doctor.user,
@@ -146,7 +146,7 @@ def test_grade_4_or_5_must_be_serious(session, doctor, grade):
 
 
 def test_a_grade_outside_1_to_5_is_refused(session, doctor):
-    with pytest.raises(AdverseEventRefused):
+    with pytest.raises(RecordRefused):
         adverse_event_record(
             session=session, by=doctor.user, now=THURSDAY, **{**MILD_PAIN, "ctcae_grade": 6}
         )
@@ -156,7 +156,7 @@ def test_the_lot_must_be_one_the_record_used(session, doctor):
     used = RecordLotFactory(record=SessionRecordFactory(session=session, clinician=doctor))
     other = LotFactory(version=used.lot.version)
 
-    with pytest.raises(AdverseEventRefused, match="lot used in this session"):
+    with pytest.raises(RecordRefused, match="lot used in this session"):
         adverse_event_record(
             session=session, by=doctor.user, now=THURSDAY, **{**MILD_PAIN, "lot": other}
         )
@@ -177,7 +177,7 @@ def test_without_a_record_any_lot_of_the_plans_version_may_be_named(session, doc
         session=session, by=doctor.user, now=THURSDAY, **{**MILD_PAIN, "lot": same_version}
     )
     assert event.lot == same_version
-    with pytest.raises(AdverseEventRefused, match="lot used in this session"):
+    with pytest.raises(RecordRefused, match="lot used in this session"):
         adverse_event_record(
             session=session, by=doctor.user, now=THURSDAY, **{**MILD_PAIN, "lot": other_version}
         )
@@ -204,14 +204,14 @@ def test_the_outcome_evolves_and_history_keeps_every_step(session, doctor):
 def test_a_voided_event_stays_with_its_reason_and_cannot_change(session, doctor):
     event = adverse_event_record(session=session, by=doctor.user, now=THURSDAY, **MILD_PAIN)
 
-    with pytest.raises(AdverseEventRefused, match="why"):
+    with pytest.raises(RecordRefused, match="why"):
         adverse_event_void(event=event, by=doctor.user, reason="  ", now=THURSDAY)
     adverse_event_void(event=event, by=doctor.user, reason="Wrong patient", now=THURSDAY)
 
     event.refresh_from_db()
     assert event.voided_at == THURSDAY
     assert event.void_reason == "Wrong patient"
-    with pytest.raises(AdverseEventRefused, match="voided"):
+    with pytest.raises(RecordRefused, match="voided"):
         adverse_event_update(event=event, by=doctor.user, now=THURSDAY, outcome="resolved")
 
 
@@ -332,7 +332,7 @@ def test_only_an_admin_acknowledges_and_only_once(session, doctor, admins):
     with pytest.raises(PermissionDenied):
         adverse_event_acknowledge(event=event, by=doctor.user, now=THURSDAY)
     adverse_event_acknowledge(event=event, by=admins[0], now=THURSDAY)
-    with pytest.raises(AdverseEventRefused, match="already acknowledged"):
+    with pytest.raises(RecordRefused, match="already acknowledged"):
         adverse_event_acknowledge(event=event, by=admins[1], now=THURSDAY)
 
 
