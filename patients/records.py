@@ -1,5 +1,6 @@
-"""Correcting clinical records without deleting them: a wrong or obsolete row is voided with a
-reason, and its history stays."""
+"""The rows of a patient's clinical file — allergies, medications, assessments — recorded by a
+clinician, and corrected without deleting them: a wrong or obsolete row is voided with a reason,
+and its history stays. Screening has its own module (screening.py)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,36 @@ VOIDABLE = {
 }
 
 
-def clinical_record_void(*, record, user, reason: str, now: datetime):
+def _clinical_row_record(row, *, patient, by, author_field: str):
+    if not by.has_perm(f"patients.add_{row._meta.model_name}"):
+        raise PermissionDenied(f"Only a clinician can record {row._meta.verbose_name_plural}.")
+    row.patient = patient
+    setattr(row, author_field, by)
+    row.full_clean()
+    row.save()
+    return row
+
+
+def allergy_record(*, patient, allergy: Allergy, by) -> Allergy:
+    """A known allergy or hypersensitivity; from now on the clearance checks every version's
+    ingredients and categories against it."""
+    return _clinical_row_record(allergy, patient=patient, by=by, author_field="recorded_by")
+
+
+def medication_record(*, patient, medication: Medication, by) -> Medication:
+    """A medicine the patient takes; the bleeding and steroid rules read it."""
+    return _clinical_row_record(medication, patient=patient, by=by, author_field="recorded_by")
+
+
+def assessment_record(*, patient, assessment: Assessment, by) -> Assessment:
+    """A consultation's diagnosis and severity scale, by the clinician who made it."""
+    return _clinical_row_record(assessment, patient=patient, by=by, author_field="clinician")
+
+
+def clinical_record_void(*, record, by, reason: str, now: datetime):
     """Mark a clinical row as entered in error or no longer true; it stays in the history."""
     perm = f"patients.change_{record._meta.model_name}"
-    if not user.has_perm(perm):
+    if not by.has_perm(perm):
         raise PermissionDenied("Only a clinician can void a clinical record.")
     if record.voided_at is not None:
         raise PatientRefused("clinical_record_void", "This record is already voided.")
@@ -35,10 +62,10 @@ def clinical_record_void(*, record, user, reason: str, now: datetime):
     return record
 
 
-def medication_stop(*, medication: Medication, user, stopped_on: date) -> Medication:
+def medication_stop(*, medication: Medication, by, stopped_on: date) -> Medication:
     """Record that the patient stopped a medicine; the bleeding and steroid rules stop firing
     from the day after."""
-    if not user.has_perm("patients.change_medication"):
+    if not by.has_perm("patients.change_medication"):
         raise PermissionDenied("Only a clinician can change the medication list.")
     if medication.stopped_on is not None:
         raise PatientRefused("medication_stop", "This medicine is already recorded as stopped.")

@@ -159,9 +159,7 @@ def _clinical_form_page(request, patient_id, form_class, title, save):
 @permission_required("patients.add_allergy")
 def allergy_new(request, patient_id: int):
     def save(patient, form):
-        form.instance.patient = patient
-        form.instance.recorded_by = request.user
-        form.save()
+        records.allergy_record(patient=patient, allergy=form.instance, by=request.user)
 
     return _clinical_form_page(request, patient_id, AllergyForm, "Record an allergy", save)
 
@@ -169,9 +167,7 @@ def allergy_new(request, patient_id: int):
 @permission_required("patients.add_medication")
 def medication_new(request, patient_id: int):
     def save(patient, form):
-        form.instance.patient = patient
-        form.instance.recorded_by = request.user
-        form.save()
+        records.medication_record(patient=patient, medication=form.instance, by=request.user)
 
     return _clinical_form_page(request, patient_id, MedicationForm, "Record a medication", save)
 
@@ -179,9 +175,7 @@ def medication_new(request, patient_id: int):
 @permission_required("patients.add_assessment")
 def assessment_new(request, patient_id: int):
     def save(patient, form):
-        form.instance.patient = patient
-        form.instance.clinician = request.user
-        form.save()
+        records.assessment_record(patient=patient, assessment=form.instance, by=request.user)
 
     return _clinical_form_page(request, patient_id, AssessmentForm, "Record an assessment", save)
 
@@ -432,7 +426,7 @@ def record_void(request, patient_id: int, kind: str, record_id: int):
     try:
         records.clinical_record_void(
             record=record,
-            user=request.user,
+            by=request.user,
             reason=request.POST.get("reason", ""),
             now=timezone.now(),
         )
@@ -457,7 +451,7 @@ def medication_stop(request, patient_id: int, medication_id: int):
     else:
         try:
             records.medication_stop(
-                medication=medication, user=request.user, stopped_on=form.cleaned_data["stopped_on"]
+                medication=medication, by=request.user, stopped_on=form.cleaned_data["stopped_on"]
             )
         except ValidationError as exc:
             messages.error(request, "Not saved: " + " ".join(exc.messages))

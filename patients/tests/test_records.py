@@ -7,9 +7,14 @@ from django.core.exceptions import PermissionDenied
 from clinic.refusals import PatientRefused
 from clinic.roles import Role
 from patients.clearance import treatment_clearance
-from patients.models import Allergy
-from patients.records import clinical_record_void
-from patients.tests.factories import AllergyFactory, MedicationFactory, ScreeningFactory
+from patients.models import Allergy, Medication
+from patients.records import allergy_record, clinical_record_void, medication_record
+from patients.tests.factories import (
+    AllergyFactory,
+    MedicationFactory,
+    PatientFactory,
+    ScreeningFactory,
+)
 
 NOW = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
 
@@ -17,7 +22,7 @@ NOW = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
 def test_a_voided_allergy_is_kept_with_its_reason_and_history(clinician_user):
     allergy = AllergyFactory()
 
-    clinical_record_void(record=allergy, user=clinician_user, reason="Wrong patient", now=NOW)
+    clinical_record_void(record=allergy, by=clinician_user, reason="Wrong patient", now=NOW)
 
     allergy.refresh_from_db()
     assert (allergy.voided_at, allergy.void_reason) == (NOW, "Wrong patient")
@@ -28,14 +33,14 @@ def test_a_voided_allergy_is_kept_with_its_reason_and_history(clinician_user):
 def test_voiding_needs_a_reason_and_a_clinician(clinician_user, reception_user):
     medication = MedicationFactory()
     with pytest.raises(PatientRefused, match="why"):
-        clinical_record_void(record=medication, user=clinician_user, reason=" ", now=NOW)
+        clinical_record_void(record=medication, by=clinician_user, reason=" ", now=NOW)
     with pytest.raises(PermissionDenied):
-        clinical_record_void(record=medication, user=reception_user, reason="x", now=NOW)
+        clinical_record_void(record=medication, by=reception_user, reason="x", now=NOW)
 
 
 def test_voiding_the_only_screening_means_screen_again(clinic, clinician_user):
     screening = ScreeningFactory(screened_on=date(2026, 11, 10))
-    clinical_record_void(record=screening, user=clinician_user, reason="Wrong form", now=NOW)
+    clinical_record_void(record=screening, by=clinician_user, reason="Wrong form", now=NOW)
     clearance = treatment_clearance(
         patient=screening.patient, formulation_version=None, on_date=date(2026, 11, 16)
     )
@@ -90,3 +95,21 @@ def test_a_medicine_cannot_stop_before_it_started(client_as):
     assert "cannot stop before it started" in response.content.decode()
     medication.refresh_from_db()
     assert medication.stopped_on is None
+
+
+def test_an_allergy_is_recorded_with_who_recorded_it(clinician_user):
+    patient = PatientFactory()
+
+    allergy = allergy_record(
+        patient=patient, allergy=Allergy(substance="Biotin"), by=clinician_user
+    )
+
+    assert (allergy.patient, allergy.recorded_by) == (patient, clinician_user)
+    assert patient.allergies.get().substance == "Biotin"
+
+
+def test_reception_cannot_record_a_clinical_row(reception_user):
+    with pytest.raises(PermissionDenied):
+        medication_record(
+            patient=PatientFactory(), medication=Medication(name="Warfarin"), by=reception_user
+        )
