@@ -3,10 +3,12 @@
 from datetime import UTC, datetime, time
 
 import pytest
+import time_machine
 
 from clinic.roles import Role
 from clinic.tests.factories import OpeningHoursFactory, RoomFactory, WorkingHoursFactory
 from patients.tests.factories import PatientFactory
+from sessions.booking import scheduling
 from sessions.tests.factories import TreatmentPlanFactory
 
 # Monday 23 November 2026, 08:00 in London (GMT, so UTC too): the clock of most tests.
@@ -53,6 +55,27 @@ def desk_user(staff):
 def at(clinic, year, month, day, hour, minute=0) -> datetime:
     """A wall-clock time in the clinic's zone."""
     return datetime(year, month, day, hour, minute, tzinfo=clinic.zone)
+
+
+@pytest.fixture
+def frozen_monday():
+    """The clock stands at MONDAY 08:00 for the whole test."""
+    with time_machine.travel(MONDAY, tick=False):
+        yield
+
+
+def book(clinic, patient, clinician, room, when, by, **kw):
+    """session_book with the test's usual arguments, booked at MONDAY."""
+    return scheduling.session_book(
+        clinic=clinic,
+        patient=patient,
+        clinician=clinician,
+        room=room,
+        starts_at=when,
+        by=by,
+        now=MONDAY,
+        **kw,
+    )
 
 
 # The session-record fixtures (a checked-in session of a patient cleared today, a dutasteride

@@ -6,26 +6,9 @@ import pytest
 import time_machine
 
 from sessions.booking import reflow, scheduling
-from sessions.tests.conftest import MONDAY, at
+from sessions.tests.conftest import MONDAY, at, book
 
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(MONDAY, tick=False):
-        yield
-
-
-def book(clinic, patient, clinician, room, when, by, **kw):
-    return scheduling.session_book(
-        clinic=clinic,
-        patient=patient,
-        clinician=clinician,
-        room=room,
-        starts_at=when,
-        by=by,
-        now=MONDAY,
-        **kw,
-    )
+pytestmark = pytest.mark.usefixtures("frozen_monday")
 
 
 def test_moving_proposes_shifting_later_sessions_by_the_same_days(

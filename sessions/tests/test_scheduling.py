@@ -11,27 +11,10 @@ from patients.tests.factories import PatientFactory, ScreeningFactory
 from sessions.booking import scheduling
 from sessions.booking.scheduling import BookingRefused
 from sessions.models import SessionKind, SessionStatus
-from sessions.tests.conftest import MONDAY, at
+from sessions.tests.conftest import MONDAY, at, book
 from sessions.tests.factories import TreatmentSessionFactory
 
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(MONDAY, tick=False):
-        yield
-
-
-def book(clinic, patient, clinician, room, when, by, **kw):
-    return scheduling.session_book(
-        clinic=clinic,
-        patient=patient,
-        clinician=clinician,
-        room=room,
-        starts_at=when,
-        by=by,
-        now=MONDAY,
-        **kw,
-    )
+pytestmark = pytest.mark.usefixtures("frozen_monday")
 
 
 def test_a_session_is_booked_for_the_clinic_session_length(

@@ -1,30 +1,12 @@
 """Free start times (booking/slots.py)."""
 
 import pytest
-import time_machine
 
 from patients.tests.factories import PatientFactory
-from sessions.booking import scheduling, slots
-from sessions.tests.conftest import MONDAY, at
+from sessions.booking import slots
+from sessions.tests.conftest import MONDAY, at, book
 
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(MONDAY, tick=False):
-        yield
-
-
-def book(clinic, patient, clinician, room, when, by, **kw):
-    return scheduling.session_book(
-        clinic=clinic,
-        patient=patient,
-        clinician=clinician,
-        room=room,
-        starts_at=when,
-        by=by,
-        now=MONDAY,
-        **kw,
-    )
+pytestmark = pytest.mark.usefixtures("frozen_monday")
 
 
 def test_suggested_slots_skip_busy_times(open_clinic, patient, clinician, room, desk_user):
