@@ -109,6 +109,22 @@ class Clinic(models.Model):
         validators=[MinValueValidator(1)],
     )
 
+    # Keeping and giving back records (DOMAIN.md): default 8 years after the last treatment, the
+    # adult-record period of the NHS Records Management Code of Practice 2021.
+    retention_years = models.PositiveSmallIntegerField(
+        "keep medical records for (years after the last treatment)",
+        default=8,
+        validators=[MinValueValidator(1)],
+        help_text="Default 8 (NHS Records Management Code of Practice 2021, adults); other "
+        "countries differ. An erasure request inside this period restricts processing instead.",
+    )
+    patient_copy_link_days = models.PositiveSmallIntegerField(
+        "patient copy links work for (days)",
+        default=7,
+        validators=[MinValueValidator(1)],
+        help_text="Practice default 7: after this the file is removed and a new copy is needed.",
+    )
+
     history = HistoricalRecords()
 
     class Meta:
@@ -272,3 +288,45 @@ class AccessLog(models.Model):
 
     def __str__(self):
         return f"Access {self.pk}"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"  # waiting for the worker
+    RUNNING = "running", "Running"  # the worker is writing the files
+    READY = "ready", "Ready"  # every file written; may be downloaded
+    FAILED = "failed", "Failed"  # stopped; `error` says why (never patient data)
+
+
+class ExportJob(models.Model):
+    """A bulk FHIR export of the whole clinic (in the spirit of FHIR Bulk Data): one NDJSON file
+    per resource type, written by a Celery task that takes only this row's id."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    patients_total = models.PositiveIntegerField(default=0)
+    patients_done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # {"Patient": {"file": "fhir-exports/3/Patient.ndjson", "count": 10}, ...}
+    files = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        permissions = [("run_fhir_export", "Can export the whole clinic as FHIR (bulk data)")]
+
+    def __str__(self):
+        return f"Export {self.pk} ({self.status})"
+
+    @property
+    def percent_done(self) -> int:
+        if self.status == ExportStatus.READY:
+            return 100
+        if not self.patients_total:
+            return 0
+        return min(99, self.patients_done * 100 // self.patients_total)

@@ -55,14 +55,32 @@ class Patient(models.Model):
     quiet_hours_end = models.TimeField(default=time(8, 0))
     created_at = models.DateTimeField(auto_now_add=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Data rights (GDPR Art. 17/18; sessions/exchange/data_rights.py): an erasure request restricts
+    # processing at once (no reminders, no marketing); after the retention period the patient is
+    # anonymised: identity and contact gone, signed clinical content kept under a study id.
+    processing_restricted_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+    study_id = models.CharField(max_length=20, blank=True, editable=False)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["family_name", "given_name", "pk"]
-        permissions = [("view_clinical", "Can view a patient's clinical data")]
+        permissions = [
+            ("view_clinical", "Can view a patient's clinical data"),
+            ("manage_data_rights", "Can record erasure requests and anonymise patients"),
+        ]
         indexes = [
             models.Index(fields=["family_name", "given_name"], name="patient_name_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study_id"], condition=~Q(study_id=""), name="patient_study_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(anonymised_at__isnull=True) | ~Q(study_id=""),
+                name="patient_anonymised_has_study_id",
+            ),
         ]
 
     def __str__(self):
@@ -70,7 +88,13 @@ class Patient(models.Model):
 
     @property
     def full_name(self) -> str:
+        if self.anonymised_at is not None:
+            return f"Anonymised patient {self.study_id}"
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.processing_restricted_at is not None
 
 
 # Clinical data below: clinicians and clinic admins only (permission patients.view_clinical).
@@ -752,3 +776,111 @@ class ClinicalPhoto(Voidable):
 
     def __str__(self):
         return f"Photo {self.pk}"
+
+
+# Data rights: erasure requests and the patient's own copy (GDPR Art. 15, 17, 18). The rules live
+# in sessions/exchange/ (they read every app); these rows are what was asked, decided and done.
+
+
+class ErasureStatus(models.TextChoices):
+    RESTRICTED = "restricted", "Processing restricted"  # inside retention: record kept, no use
+    AWAITING_CONFIRMATION = "awaiting", "Anonymisation awaiting a second admin"
+    ANONYMISED = "anonymised", "Anonymised"  # identity and contact removed; clinical record kept
+
+
+class ErasureRequest(models.Model):
+    """A patient asked for their data to be erased. The medical record is kept for the clinic's
+    retention period (GDPR Art. 17(3)(c)); processing is restricted at once, and after the period
+    two clinic admins anonymise the patient."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="erasure_requests")
+    received_at = models.DateTimeField()
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    how_received = models.CharField(max_length=200, help_text="e.g. letter of 3 March, email.")
+    retention_ends_on = models.DateField(help_text="As computed when the request was recorded.")
+    why_kept = models.TextField(help_text="Why the clinical record is kept, as told to the patient.")
+    status = models.CharField(
+        max_length=10, choices=ErasureStatus.choices, default=ErasureStatus.RESTRICTED
+    )
+    anonymise_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    anonymise_requested_at = models.DateTimeField(null=True, blank=True)
+    anonymise_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            # Two-person rule: whoever confirms the anonymisation is not who proposed it.
+            models.CheckConstraint(
+                condition=Q(anonymise_confirmed_by__isnull=True)
+                | ~Q(anonymise_confirmed_by=F("anonymise_requested_by")),
+                name="erasure_two_person_confirmation",
+                violation_error_message="A second clinic admin must confirm the anonymisation.",
+            ),
+            models.CheckConstraint(condition=~Q(why_kept=""), name="erasure_says_why_kept"),
+        ]
+
+    def __str__(self):
+        return f"Erasure request {self.pk}"
+
+
+class CopyChannel(models.TextChoices):
+    LINK = "link", "Patient's link"
+    STAFF_DOWNLOAD = "staff", "Staff download"
+
+
+class PatientCopy(models.Model):
+    """A patient's own copy of their record (subject access), produced on request: the readable
+    record as HTML and PDF and the FHIR Bundle, frozen when made. The files live in private
+    storage and go when the link expires; the row stays as the log of the request."""
+
+    public_id = models.CharField(max_length=32, unique=True, editable=False)
+    nonce = models.CharField(max_length=64, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="copies")
+    requested_at = models.DateTimeField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    how_requested = models.CharField(max_length=200)
+    html_file = models.CharField(max_length=200, blank=True)
+    pdf_file = models.CharField(max_length=200, blank=True)
+    fhir_file = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    files_removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name_plural = "patient copies"
+
+    def __str__(self):
+        return f"Patient copy {self.pk}"
+
+
+class PatientCopyDelivery(models.Model):
+    """One delivery of a copy: which file, how (the patient's link or a staff download), when."""
+
+    patient_copy = models.ForeignKey(
+        PatientCopy, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    channel = models.CharField(max_length=5, choices=CopyChannel.choices)
+    file_format = models.CharField(max_length=5)  # html, pdf or fhir
+    delivered_at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-delivered_at", "-pk"]
+        verbose_name_plural = "patient copy deliveries"
+
+    def __str__(self):
+        return f"Delivery {self.pk} of copy {self.patient_copy_id}"
