@@ -324,6 +324,11 @@ class ExportJob(models.Model):
         return f"Export {self.pk} ({self.status})"
 
     @property
+    def file_entries(self) -> list[tuple[str, dict]]:
+        """(resource type, {"file", "count"}) by type name (JSON keys come back in any order)."""
+        return sorted(self.files.items())
+
+    @property
     def percent_done(self) -> int:
         if self.status == ExportStatus.READY:
             return 100

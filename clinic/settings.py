@@ -194,6 +194,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions.tasks.notify_serious_adverse_events",
         "schedule": 60.0,
     },
+    # Queued FHIR bulk exports (/fhir/$export): often, so a clinic admin waits seconds, not a
+    # minute; the sweep is one indexed query when nothing is queued.
+    "run-fhir-exports": {"task": "sessions.tasks.run_fhir_exports", "schedule": 10.0},
 }
 
 # SMS ----------------------------------------------------------------------------------------------
@@ -234,5 +237,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint logs every rendering step at INFO; its warnings (a missing font) still show.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

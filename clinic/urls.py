@@ -27,6 +27,8 @@ urlpatterns = [
     path("", include("sessions.urls")),
     # Public: the patient's signed link (/r/<token>/) and the SMS provider's webhook.
     path("", include("sessions.public_urls")),
+    # FHIR ($everything, $export) and each patient's data rights (copy, erasure).
+    path("", include("sessions.exchange.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -5,6 +5,7 @@ and calls its rule function, so a broker outage delays the work and never loses 
 from celery import shared_task
 from django.utils import timezone
 
+from sessions.exchange.bulk_export import export_jobs_sweep
 from sessions.outreach.sweep import dispatch_due_reminders as reminders_sweep
 from sessions.records.adverse_events import serious_events_notify_admins
 
@@ -19,3 +20,10 @@ def dispatch_due_reminders() -> dict:
 def notify_serious_adverse_events() -> int:
     """Serious adverse events not yet emailed to the clinic admins."""
     return serious_events_notify_admins(now=timezone.now())
+
+
+# An export reads the whole clinic: it may run far longer than the default task limits.
+@shared_task(name="sessions.tasks.run_fhir_exports", soft_time_limit=3600, time_limit=3660)
+def run_fhir_exports() -> int:
+    """Queued FHIR bulk exports, claimed one at a time."""
+    return export_jobs_sweep(clock=timezone.now)

@@ -13,50 +13,95 @@ def grant(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0005_reminder_and_aftercare_settings'),
+        ("clinic", "0005_reminder_and_aftercare_settings"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clinic',
-            name='patient_copy_link_days',
-            field=models.PositiveSmallIntegerField(default=7, help_text='Practice default 7: after this the file is removed and a new copy is needed.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='patient copy links work for (days)'),
+            model_name="clinic",
+            name="patient_copy_link_days",
+            field=models.PositiveSmallIntegerField(
+                default=7,
+                help_text="Practice default 7: after this the file is removed and a new copy is needed.",
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="patient copy links work for (days)",
+            ),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='retention_years',
-            field=models.PositiveSmallIntegerField(default=8, help_text='Default 8 (NHS Records Management Code of Practice 2021, adults); other countries differ. An erasure request inside this period restricts processing instead.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='keep medical records for (years after the last treatment)'),
+            model_name="clinic",
+            name="retention_years",
+            field=models.PositiveSmallIntegerField(
+                default=8,
+                help_text="Default 8 (NHS Records Management Code of Practice 2021, adults); other countries differ. An erasure request inside this period restricts processing instead.",
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="keep medical records for (years after the last treatment)",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalclinic',
-            name='patient_copy_link_days',
-            field=models.PositiveSmallIntegerField(default=7, help_text='Practice default 7: after this the file is removed and a new copy is needed.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='patient copy links work for (days)'),
+            model_name="historicalclinic",
+            name="patient_copy_link_days",
+            field=models.PositiveSmallIntegerField(
+                default=7,
+                help_text="Practice default 7: after this the file is removed and a new copy is needed.",
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="patient copy links work for (days)",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalclinic',
-            name='retention_years',
-            field=models.PositiveSmallIntegerField(default=8, help_text='Default 8 (NHS Records Management Code of Practice 2021, adults); other countries differ. An erasure request inside this period restricts processing instead.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='keep medical records for (years after the last treatment)'),
+            model_name="historicalclinic",
+            name="retention_years",
+            field=models.PositiveSmallIntegerField(
+                default=8,
+                help_text="Default 8 (NHS Records Management Code of Practice 2021, adults); other countries differ. An erasure request inside this period restricts processing instead.",
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="keep medical records for (years after the last treatment)",
+            ),
         ),
         migrations.CreateModel(
-            name='ExportJob',
+            name="ExportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('requested_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('ready', 'Ready'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('patients_total', models.PositiveIntegerField(default=0)),
-                ('patients_done', models.PositiveIntegerField(default=0)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('files', models.JSONField(blank=True, default=dict)),
-                ('error', models.CharField(blank=True, max_length=300)),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("requested_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("patients_total", models.PositiveIntegerField(default=0)),
+                ("patients_done", models.PositiveIntegerField(default=0)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("files", models.JSONField(blank=True, default=dict)),
+                ("error", models.CharField(blank=True, max_length=300)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-requested_at', '-pk'],
-                'permissions': [('run_fhir_export', 'Can export the whole clinic as FHIR (bulk data)')],
+                "ordering": ["-requested_at", "-pk"],
+                "permissions": [
+                    ("run_fhir_export", "Can export the whole clinic as FHIR (bulk data)")
+                ],
             },
         ),
         migrations.RunPython(grant, migrations.RunPython.noop),

@@ -257,17 +257,23 @@ def supporting_resources(resources: list[dict]) -> list[dict]:
     """What `resources` reference outside the patient's compartment, closed over its own
     references (a lot's Medication names its Substances; a room names the clinic)."""
     have = {(r["resourceType"], r["id"]) for r in resources}
+    wanted = {ref for r in resources for ref in references_in(r)}
+    return referenced_resources(wanted=wanted, have=have)
+
+
+def referenced_resources(*, wanted: set[tuple[str, str]], have: set[tuple[str, str]]) -> list:
+    """The resources named in `wanted` that are not in `have`, and what they name in turn."""
+    have = set(have)
     found: list[dict] = []
-    pending = list(resources)
-    while pending:
-        wanted: dict[str, set[str]] = {}
-        for resource in pending:
-            for kind, key in references_in(resource):
-                if (kind, key) not in have:
-                    wanted.setdefault(kind, set()).add(key)
-        pending = _resolve(wanted)
-        have |= {(r["resourceType"], r["id"]) for r in pending}
-        found += pending
+    missing = wanted - have
+    while missing:
+        by_type: dict[str, set[str]] = {}
+        for kind, key in missing:
+            by_type.setdefault(kind, set()).add(key)
+        batch = _resolve(by_type)
+        have |= missing | {(r["resourceType"], r["id"]) for r in batch}
+        found += batch
+        missing = {ref for r in batch for ref in references_in(r)} - have
     return found
 
 

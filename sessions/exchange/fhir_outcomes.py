@@ -1,6 +1,7 @@
-"""Outcomes as Observation: one per measure taken, at its scalp zone, with the method; the pain score
-of each signed session as LOINC 72514-3. The hair measures have no LOINC code yet (there is no core
-outcome set for pattern hair loss, DOMAIN.md), so they use the local outcome-measure system."""
+"""Outcomes as Observation: one per measure taken, at its scalp zone, with the method; the pain
+score of each signed session as LOINC 72514-3. The hair measures have no LOINC code yet (there is
+no core outcome set for pattern hair loss, DOMAIN.md), so they use the local outcome-measure
+system."""
 
 from __future__ import annotations
 

@@ -52,4 +52,9 @@ EXPECTED = {
     "treatment_sessions:record_lot_remove": CLINICIANS,
     "treatment_sessions:record_sign": CLINICIANS,
     "treatment_sessions:record_addendum": CLINICIANS,
+    # Records leaving the clinic (issue 18): FHIR for clinical roles, the bulk export for admins.
+    "exchange:patient_everything": CLINICAL,
+    "exchange:export": ADMINS,
+    "exchange:export_job": ADMINS,
+    "exchange:export_file": ADMINS,
 }

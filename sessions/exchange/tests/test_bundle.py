@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from fhir.resources.R4B import get_fhir_model_class
 from django.core.management import call_command
+from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from clinic.models import Clinic
