@@ -197,6 +197,11 @@ CELERY_BEAT_SCHEDULE = {
     # Queued FHIR bulk exports (/fhir/$export): often, so a clinic admin waits seconds, not a
     # minute; the sweep is one indexed query when nothing is queued.
     "run-fhir-exports": {"task": "sessions.tasks.run_fhir_exports", "schedule": 10.0},
+    # Patient copies whose link expired lose their files (the request log stays).
+    "remove-expired-patient-copies": {
+        "task": "sessions.tasks.remove_expired_patient_copies",
+        "schedule": 3600.0,
+    },
 }
 
 # SMS ----------------------------------------------------------------------------------------------

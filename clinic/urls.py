@@ -29,6 +29,8 @@ urlpatterns = [
     path("", include("sessions.public_urls")),
     # FHIR ($everything, $export) and each patient's data rights (copy, erasure).
     path("", include("sessions.exchange.urls")),
+    # Public: the patient's own copy through its expiring link (/c/<token>/).
+    path("", include("sessions.exchange.public_urls")),
     path("admin/", admin.site.urls),
 ]
 

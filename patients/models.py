@@ -93,6 +93,13 @@ class Patient(models.Model):
         return f"{self.given_name} {self.family_name}"
 
     @property
+    def sort_name(self) -> str:
+        """ "Family, Given" for lists; an anonymised patient shows only the study id."""
+        if self.anonymised_at is not None:
+            return self.full_name
+        return f"{self.family_name}, {self.given_name}"
+
+    @property
     def is_restricted(self) -> bool:
         return self.processing_restricted_at is not None
 
@@ -626,6 +633,14 @@ class ConsentSignature(models.Model):
     def delete(self, *args, **kwargs):
         raise SignedConsentError(SIGNED_CONSENT_MESSAGE)
 
+    @property
+    def signed_name(self) -> str:
+        """The name the patient typed, unless they were anonymised since: the signature row
+        never changes (it is signed), so the name is withheld wherever it is shown."""
+        if self.patient.anonymised_at is not None:
+            return "name withheld: patient anonymised"
+        return self.typed_name
+
 
 class ConsentWithdrawal(models.Model):
     """The patient withdrew a signed consent. The signature stays exactly as signed (it records
@@ -800,7 +815,7 @@ class ErasureRequest(models.Model):
     )
     how_received = models.CharField(max_length=200, help_text="e.g. letter of 3 March, email.")
     retention_ends_on = models.DateField(help_text="As computed when the request was recorded.")
-    why_kept = models.TextField(help_text="Why the clinical record is kept, as told to the patient.")
+    why_kept = models.TextField(help_text="Why the record is kept, as told to the patient.")
     status = models.CharField(
         max_length=10, choices=ErasureStatus.choices, default=ErasureStatus.RESTRICTED
     )

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from sessions.exchange.bulk_export import export_jobs_sweep
+from sessions.exchange.patient_copy import patient_copies_remove_expired
 from sessions.outreach.sweep import dispatch_due_reminders as reminders_sweep
 from sessions.records.adverse_events import serious_events_notify_admins
 
@@ -27,3 +28,9 @@ def notify_serious_adverse_events() -> int:
 def run_fhir_exports() -> int:
     """Queued FHIR bulk exports, claimed one at a time."""
     return export_jobs_sweep(clock=timezone.now)
+
+
+@shared_task(name="sessions.tasks.remove_expired_patient_copies")
+def remove_expired_patient_copies() -> int:
+    """Files of patient copies whose link has expired."""
+    return patient_copies_remove_expired(now=timezone.now())

@@ -13,200 +13,371 @@ def grant(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0007_consent_withdrawal'),
+        ("patients", "0007_consent_withdrawal"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ErasureRequest',
+            name="ErasureRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField()),
-                ('how_received', models.CharField(help_text='e.g. letter of 3 March, email.', max_length=200)),
-                ('retention_ends_on', models.DateField(help_text='As computed when the request was recorded.')),
-                ('why_kept', models.TextField(help_text='Why the clinical record is kept, as told to the patient.')),
-                ('status', models.CharField(choices=[('restricted', 'Processing restricted'), ('awaiting', 'Anonymisation awaiting a second admin'), ('anonymised', 'Anonymised')], default='restricted', max_length=10)),
-                ('anonymise_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('anonymised_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("received_at", models.DateTimeField()),
+                (
+                    "how_received",
+                    models.CharField(help_text="e.g. letter of 3 March, email.", max_length=200),
+                ),
+                (
+                    "retention_ends_on",
+                    models.DateField(help_text="As computed when the request was recorded."),
+                ),
+                (
+                    "why_kept",
+                    models.TextField(help_text="Why the record is kept, as told to the patient."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("restricted", "Processing restricted"),
+                            ("awaiting", "Anonymisation awaiting a second admin"),
+                            ("anonymised", "Anonymised"),
+                        ],
+                        default="restricted",
+                        max_length=10,
+                    ),
+                ),
+                ("anonymise_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("anonymised_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-received_at', '-pk'],
+                "ordering": ["-received_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalErasureRequest',
+            name="HistoricalErasureRequest",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('received_at', models.DateTimeField()),
-                ('how_received', models.CharField(help_text='e.g. letter of 3 March, email.', max_length=200)),
-                ('retention_ends_on', models.DateField(help_text='As computed when the request was recorded.')),
-                ('why_kept', models.TextField(help_text='Why the clinical record is kept, as told to the patient.')),
-                ('status', models.CharField(choices=[('restricted', 'Processing restricted'), ('awaiting', 'Anonymisation awaiting a second admin'), ('anonymised', 'Anonymised')], default='restricted', max_length=10)),
-                ('anonymise_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('anonymised_at', models.DateTimeField(blank=True, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("received_at", models.DateTimeField()),
+                (
+                    "how_received",
+                    models.CharField(help_text="e.g. letter of 3 March, email.", max_length=200),
+                ),
+                (
+                    "retention_ends_on",
+                    models.DateField(help_text="As computed when the request was recorded."),
+                ),
+                (
+                    "why_kept",
+                    models.TextField(help_text="Why the record is kept, as told to the patient."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("restricted", "Processing restricted"),
+                            ("awaiting", "Anonymisation awaiting a second admin"),
+                            ("anonymised", "Anonymised"),
+                        ],
+                        default="restricted",
+                        max_length=10,
+                    ),
+                ),
+                ("anonymise_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("anonymised_at", models.DateTimeField(blank=True, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical erasure request',
-                'verbose_name_plural': 'historical erasure requests',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical erasure request",
+                "verbose_name_plural": "historical erasure requests",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='PatientCopy',
+            name="PatientCopy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(editable=False, max_length=32, unique=True)),
-                ('nonce', models.CharField(editable=False, max_length=64)),
-                ('requested_at', models.DateTimeField()),
-                ('how_requested', models.CharField(max_length=200)),
-                ('html_file', models.CharField(blank=True, max_length=200)),
-                ('pdf_file', models.CharField(blank=True, max_length=200)),
-                ('fhir_file', models.CharField(blank=True, max_length=200)),
-                ('expires_at', models.DateTimeField()),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('files_removed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("public_id", models.CharField(editable=False, max_length=32, unique=True)),
+                ("nonce", models.CharField(editable=False, max_length=64)),
+                ("requested_at", models.DateTimeField()),
+                ("how_requested", models.CharField(max_length=200)),
+                ("html_file", models.CharField(blank=True, max_length=200)),
+                ("pdf_file", models.CharField(blank=True, max_length=200)),
+                ("fhir_file", models.CharField(blank=True, max_length=200)),
+                ("expires_at", models.DateTimeField()),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("files_removed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name_plural': 'patient copies',
-                'ordering': ['-requested_at', '-pk'],
+                "verbose_name_plural": "patient copies",
+                "ordering": ["-requested_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='PatientCopyDelivery',
+            name="PatientCopyDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('link', "Patient's link"), ('staff', 'Staff download')], max_length=5)),
-                ('file_format', models.CharField(max_length=5)),
-                ('delivered_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("link", "Patient's link"), ("staff", "Staff download")],
+                        max_length=5,
+                    ),
+                ),
+                ("file_format", models.CharField(max_length=5)),
+                ("delivered_at", models.DateTimeField()),
             ],
             options={
-                'verbose_name_plural': 'patient copy deliveries',
-                'ordering': ['-delivered_at', '-pk'],
+                "verbose_name_plural": "patient copy deliveries",
+                "ordering": ["-delivered_at", "-pk"],
             },
         ),
         migrations.AlterModelOptions(
-            name='patient',
-            options={'ordering': ['family_name', 'given_name', 'pk'], 'permissions': [('view_clinical', "Can view a patient's clinical data"), ('manage_data_rights', 'Can record erasure requests and anonymise patients')]},
+            name="patient",
+            options={
+                "ordering": ["family_name", "given_name", "pk"],
+                "permissions": [
+                    ("view_clinical", "Can view a patient's clinical data"),
+                    ("manage_data_rights", "Can record erasure requests and anonymise patients"),
+                ],
+            },
         ),
         migrations.AddField(
-            model_name='historicalpatient',
-            name='anonymised_at',
+            model_name="historicalpatient",
+            name="anonymised_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='historicalpatient',
-            name='processing_restricted_at',
+            model_name="historicalpatient",
+            name="processing_restricted_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='historicalpatient',
-            name='study_id',
+            model_name="historicalpatient",
+            name="study_id",
             field=models.CharField(blank=True, editable=False, max_length=20),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='anonymised_at',
+            model_name="patient",
+            name="anonymised_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='processing_restricted_at',
+            model_name="patient",
+            name="processing_restricted_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='study_id',
+            model_name="patient",
+            name="study_id",
             field=models.CharField(blank=True, editable=False, max_length=20),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.UniqueConstraint(condition=models.Q(('study_id', ''), _negated=True), fields=('study_id',), name='patient_study_id_unique'),
+            model_name="patient",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("study_id", ""), _negated=True),
+                fields=("study_id",),
+                name="patient_study_id_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.CheckConstraint(condition=models.Q(('anonymised_at__isnull', True), models.Q(('study_id', ''), _negated=True), _connector='OR'), name='patient_anonymised_has_study_id'),
+            model_name="patient",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("anonymised_at__isnull", True),
+                    models.Q(("study_id", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="patient_anonymised_has_study_id",
+            ),
         ),
         migrations.AddField(
-            model_name='erasurerequest',
-            name='anonymise_confirmed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="erasurerequest",
+            name="anonymise_confirmed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='erasurerequest',
-            name='anonymise_requested_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="erasurerequest",
+            name="anonymise_requested_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='erasurerequest',
-            name='patient',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='erasure_requests', to='patients.patient'),
+            model_name="erasurerequest",
+            name="patient",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="erasure_requests",
+                to="patients.patient",
+            ),
         ),
         migrations.AddField(
-            model_name='erasurerequest',
-            name='received_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="erasurerequest",
+            name="received_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalerasurerequest',
-            name='anonymise_confirmed_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicalerasurerequest",
+            name="anonymise_confirmed_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalerasurerequest',
-            name='anonymise_requested_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicalerasurerequest",
+            name="anonymise_requested_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalerasurerequest',
-            name='history_user',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicalerasurerequest",
+            name="history_user",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalerasurerequest',
-            name='patient',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.patient'),
+            model_name="historicalerasurerequest",
+            name="patient",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="patients.patient",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalerasurerequest',
-            name='received_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicalerasurerequest",
+            name="received_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='patientcopy',
-            name='patient',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='copies', to='patients.patient'),
+            model_name="patientcopy",
+            name="patient",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="copies",
+                to="patients.patient",
+            ),
         ),
         migrations.AddField(
-            model_name='patientcopy',
-            name='requested_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="patientcopy",
+            name="requested_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='patientcopydelivery',
-            name='by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="patientcopydelivery",
+            name="by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='patientcopydelivery',
-            name='patient_copy',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deliveries', to='patients.patientcopy'),
+            model_name="patientcopydelivery",
+            name="patient_copy",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="deliveries",
+                to="patients.patientcopy",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='erasurerequest',
-            constraint=models.CheckConstraint(condition=models.Q(('anonymise_confirmed_by__isnull', True), models.Q(('anonymise_confirmed_by', models.F('anonymise_requested_by')), _negated=True), _connector='OR'), name='erasure_two_person_confirmation', violation_error_message='A second clinic admin must confirm the anonymisation.'),
+            model_name="erasurerequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("anonymise_confirmed_by__isnull", True),
+                    models.Q(
+                        ("anonymise_confirmed_by", models.F("anonymise_requested_by")),
+                        _negated=True,
+                    ),
+                    _connector="OR",
+                ),
+                name="erasure_two_person_confirmation",
+                violation_error_message="A second clinic admin must confirm the anonymisation.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='erasurerequest',
-            constraint=models.CheckConstraint(condition=models.Q(('why_kept', ''), _negated=True), name='erasure_says_why_kept'),
+            model_name="erasurerequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("why_kept", ""), _negated=True), name="erasure_says_why_kept"
+            ),
         ),
         migrations.RunPython(grant, migrations.RunPython.noop),
     ]

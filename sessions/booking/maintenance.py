@@ -47,9 +47,13 @@ def maintenance_due(*, clinic: Clinic, today: date) -> list[MaintenanceDue]:
     """Completed courses due for maintenance within 30 days or overdue, oldest due first.
 
     A patient who already has a session booked after the course is left off: the recall worked.
+    So is a patient whose processing is restricted (an erasure request): a recall call is
+    marketing, not care.
     """
     plans = (
-        TreatmentPlan.objects.filter(status=PlanStatus.COMPLETED)
+        TreatmentPlan.objects.filter(
+            status=PlanStatus.COMPLETED, patient__processing_restricted_at__isnull=True
+        )
         .annotate(
             last_session=Max(
                 "sessions__starts_at", filter=Q(sessions__status=SessionStatus.COMPLETED)

@@ -25,18 +25,12 @@ from .bundle import (
     references_in,
     screening_questionnaire,
 )
+from .refusal import ExchangeRefused
 
 EXPORT_DIR = "fhir-exports"
 # A job still running after this was cut off (a worker restart): it is failed, never resumed,
 # so no half-written file is ever offered as complete.
 RUNNING_LEASE = timedelta(hours=2)
-
-
-class ExportRefused(Exception):
-    def __init__(self, rule: str, message: str):
-        super().__init__(message)
-        self.rule = rule
-        self.message = message
 
 
 def export_job_request(*, by, now: datetime) -> ExportJob:
@@ -46,7 +40,7 @@ def export_job_request(*, by, now: datetime) -> ExportJob:
             status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING]
         )
         if active.exists():
-            raise ExportRefused(
+            raise ExchangeRefused(
                 "export_running",
                 "An export is already queued or running; it will be ready in a few minutes.",
             )

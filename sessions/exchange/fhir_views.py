@@ -21,7 +21,7 @@ from clinic.models import ExportJob, ExportStatus
 from patients.audit import access_log_request
 from patients.models import Patient
 
-from .bulk_export import ExportRefused, export_file_path, export_job_request
+from .bulk_export import ExchangeRefused, export_file_path, export_job_request
 from .bundle import patient_everything
 from .fhir_base import instant
 
@@ -100,7 +100,7 @@ def export_view(request):
     if request.method == "POST" or kick_off:
         try:
             job = export_job_request(by=request.user, now=timezone.now())
-        except ExportRefused as refusal:
+        except ExchangeRefused as refusal:
             if kick_off:
                 return operation_outcome(429, "throttled", refusal.message)
             messages.warning(request, refusal.message)

@@ -102,6 +102,16 @@ def mark_stale_leases_unknown(*, now: datetime, clinic: Clinic | None = None) ->
     )
 
 
+RESTRICTED_REASON = "Not sent: the patient's processing is restricted (erasure request)."
+
+
+def reminders_cancel_restricted(*, now: datetime) -> int:
+    """Pending reminders of patients whose processing is restricted are cancelled, not sent."""
+    return Reminder.objects.filter(
+        status=ReminderStatus.PENDING, patient__processing_restricted_at__isnull=False
+    ).update(status=ReminderStatus.CANCELLED, last_error=RESTRICTED_REASON, updated_at=now)
+
+
 def claim_due_reminders(*, now: datetime, limit: int) -> list[Reminder]:
     """Claim up to `limit` due rows: mark them `sending` and commit, so no other sweep takes them.
 
@@ -112,7 +122,13 @@ def claim_due_reminders(*, now: datetime, limit: int) -> list[Reminder]:
     live_links = PatientLink.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
     with transaction.atomic():
         due = (
-            Reminder.objects.filter(status=ReminderStatus.PENDING, send_after__lte=now)
+            # A patient whose processing is restricted (an erasure request) gets no message,
+            # even one queued before the request: reminders_cancel_restricted ends those.
+            Reminder.objects.filter(
+                status=ReminderStatus.PENDING,
+                send_after__lte=now,
+                patient__processing_restricted_at__isnull=True,
+            )
             .select_related("patient", "session", "session__record", "plan")
             .prefetch_related(
                 Prefetch("session__patient_links", queryset=live_links, to_attr="live_links")
@@ -258,6 +274,7 @@ def dispatch_due_reminders(
     if clinic is None:
         return result
     result.unknown += mark_stale_leases_unknown(now=now, clinic=clinic)
+    reminders_cancel_restricted(now=now)
     reminders_generate_periodic(now=now, clinic=clinic)
     started = monotonic_clock.monotonic()
     while monotonic_clock.monotonic() - started < budget_seconds:

@@ -52,9 +52,18 @@ EXPECTED = {
     "treatment_sessions:record_lot_remove": CLINICIANS,
     "treatment_sessions:record_sign": CLINICIANS,
     "treatment_sessions:record_addendum": CLINICIANS,
-    # Records leaving the clinic (issue 18): FHIR for clinical roles, the bulk export for admins.
+    # Records leaving the clinic (issue 18): FHIR for clinical roles, the bulk export for admins,
+    # data rights pages for clinical roles (erasure actions need the admins' permission too).
     "exchange:patient_everything": CLINICAL,
     "exchange:export": ADMINS,
     "exchange:export_job": ADMINS,
     "exchange:export_file": ADMINS,
+    "exchange:data_rights": CLINICAL,
+    "exchange:patient_copy_new": CLINICAL,
+    "exchange:patient_copy_download": CLINICAL,
+    "exchange:erasure_request_new": ADMINS,
+    "exchange:anonymisation_propose": ADMINS,
+    "exchange:anonymisation_confirm": ADMINS,
+    "patient_copy": PUBLIC,
+    "patient_copy_file": PUBLIC,
 }
