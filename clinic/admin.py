@@ -45,6 +45,7 @@ class ClinicAdmin(SimpleHistoryAdmin):
                 ]
             },
         ),
+        ("Records and data rights", {"fields": ["retention_years", "patient_copy_link_days"]}),
     ]
 
     def has_delete_permission(self, request, obj=None):

@@ -26,37 +26,50 @@ from patients.models import (
     PatientCopy,
 )
 from sessions.booking.maintenance import add_months
-from sessions.models import PatientLink, Reminder, ReminderStatus, SessionRecord, TreatmentSession
+from sessions.models import (
+    PatientLink,
+    Reminder,
+    ReminderStatus,
+    SessionRecord,
+    SessionStatus,
+    TreatmentSession,
+)
 from sessions.outreach.sweep import RESTRICTED_REASON
 
 from .refusal import ExchangeRefused
 
 OPEN = (ErasureStatus.RESTRICTED, ErasureStatus.AWAITING_CONFIRMATION)
+CANCELLED = (SessionStatus.CANCELLED_BY_PATIENT, SessionStatus.CANCELLED_BY_CLINIC)
 
 
-def last_treatment_on(*, patient: Patient, clinic: Clinic) -> date:
-    """The date retention counts from: the last signed treatment, else the last appointment,
-    else the day the patient was registered."""
-    zone = clinic.zone
+def last_treatment_on(*, patient: Patient, clinic: Clinic, now: datetime) -> date:
+    """The date retention counts from: the last signed treatment, else the last appointment
+    that took place, else the day the patient was registered."""
     signed = SessionRecord.objects.filter(
         session__patient=patient, signed_at__isnull=False
     ).aggregate(last=Max("session__starts_at"))["last"]
     if signed is None:
-        signed = TreatmentSession.objects.filter(patient=patient).aggregate(last=Max("starts_at"))[
-            "last"
-        ]
-    return (signed or patient.created_at).astimezone(zone).date()
+        signed = (
+            TreatmentSession.objects.filter(patient=patient, starts_at__lte=now)
+            .exclude(status__in=CANCELLED)
+            .aggregate(last=Max("starts_at"))["last"]
+        )
+    return (signed or patient.created_at).astimezone(clinic.zone).date()
 
 
-def retention_ends_on(*, patient: Patient, clinic: Clinic) -> date:
-    last = last_treatment_on(patient=patient, clinic=clinic)
+def retention_ends_on(*, patient: Patient, clinic: Clinic, now: datetime) -> date:
+    last = last_treatment_on(patient=patient, clinic=clinic, now=now)
     return add_months(last, clinic.retention_years * 12)
+
+
+def _day(value: date) -> str:
+    return f"{value.day} {value:%B %Y}"
 
 
 def _why_kept(*, ends_on: date, clinic: Clinic, today: date) -> str:
     if today < ends_on:
         return (
-            f"Your medical record is kept until {ends_on:%d %B %Y}: {clinic.retention_years} "
+            f"Your medical record is kept until {_day(ends_on)}: {clinic.retention_years} "
             "years after your last treatment, the retention period for medical records. The law "
             "allows a clinic to keep health records it needs for your care and for public health "
             "(GDPR Art. 17(3)(c)). Until then it is used for nothing else: no reminders, no "
@@ -64,7 +77,7 @@ def _why_kept(*, ends_on: date, clinic: Clinic, today: date) -> str:
             "recall. After that date the record is anonymised, not deleted."
         )
     return (
-        f"The retention period ended on {ends_on:%d %B %Y}. Your identity and contact details "
+        f"The retention period ended on {_day(ends_on)}. Your identity and contact details "
         "will be removed (anonymised); the signed clinical content is kept without your name "
         "for safety statistics. Until then your record is used for nothing else."
     )
@@ -84,7 +97,7 @@ def erasure_request_record(
             )
         if not how_received.strip():
             raise ExchangeRefused("how_received", "Say how the request reached the clinic.")
-        ends_on = retention_ends_on(patient=patient, clinic=clinic)
+        ends_on = retention_ends_on(patient=patient, clinic=clinic, now=now)
         today = timezone.localdate(now, timezone=clinic.zone)
         request = ErasureRequest.objects.create(
             patient=patient,
@@ -134,12 +147,12 @@ def anonymisation_propose(
             raise ExchangeRefused(
                 "not_restricted", "Anonymisation is already proposed or done for this request."
             )
-        ends_on = retention_ends_on(patient=request.patient, clinic=clinic)
+        ends_on = retention_ends_on(patient=request.patient, clinic=clinic, now=now)
         today = timezone.localdate(now, timezone=clinic.zone)
         if today < ends_on:
             raise ExchangeRefused(
                 "inside_retention",
-                f"The record must be kept until {ends_on:%d %B %Y} (the clinic keeps medical "
+                f"The record must be kept until {_day(ends_on)} (the clinic keeps medical "
                 f"records {clinic.retention_years} years after the last treatment). Processing "
                 "stays restricted until then.",
             )

@@ -16,6 +16,7 @@ from patients.audit import access_log_request
 from patients.models import CopyChannel, ErasureRequest, ErasureStatus, Patient, PatientCopy
 
 from .data_rights import (
+    OPEN,
     ExchangeRefused,
     anonymisation_confirm,
     anonymisation_propose,
@@ -46,17 +47,24 @@ class HowForm(forms.Form):
 
 def _page(request, patient: Patient, *, copy_form=None, erasure_form=None, status=200):
     clinic = request.clinic
+    now = timezone.now()
     copies = (
         PatientCopy.objects.filter(patient=patient)
         .select_related("requested_by__staff_profile")
         .prefetch_related("deliveries__by__staff_profile")
     )
-    now = timezone.now()
+    requests = list(
+        ErasureRequest.objects.filter(patient=patient).select_related(
+            "received_by__staff_profile",
+            "anonymise_requested_by__staff_profile",
+            "anonymise_confirmed_by__staff_profile",
+        )
+    )
     context = {
         "patient": patient,
         "tab": "data_rights",
-        "last_treatment_on": last_treatment_on(patient=patient, clinic=clinic),
-        "retention_ends_on": retention_ends_on(patient=patient, clinic=clinic),
+        "last_treatment_on": last_treatment_on(patient=patient, clinic=clinic, now=now),
+        "retention_ends_on": retention_ends_on(patient=patient, clinic=clinic, now=now),
         "retention_years": clinic.retention_years,
         "copies": [
             {
@@ -68,11 +76,8 @@ def _page(request, patient: Patient, *, copy_form=None, erasure_form=None, statu
             }
             for copy in copies
         ],
-        "requests": ErasureRequest.objects.filter(patient=patient).select_related(
-            "received_by__staff_profile",
-            "anonymise_requested_by__staff_profile",
-            "anonymise_confirmed_by__staff_profile",
-        ),
+        "requests": requests,
+        "request_open": any(r.status in OPEN for r in requests),
         "copy_form": copy_form or HowForm(prefix="copy"),
         "erasure_form": erasure_form or HowForm(prefix="erasure"),
         "formats": list(FORMATS),

@@ -33,7 +33,20 @@ def admins(staff):
 
 
 def test_retention_runs_eight_years_from_the_last_treatment(treated, clinic):
-    assert retention_ends_on(patient=treated, clinic=clinic) == date(2034, 11, 23)
+    assert retention_ends_on(patient=treated, clinic=clinic, now=NOW) == date(2034, 11, 23)
+
+
+def test_a_booked_future_session_is_not_a_treatment_retention_counts_from(clinic):
+    # given a patient registered on 20 November with only a session booked for December
+    registered = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    session = TreatmentSessionFactory(starts_at=NOW + timedelta(days=7))
+    Patient.objects.filter(pk=session.patient_id).update(created_at=registered)
+
+    patient = Patient.objects.get(pk=session.patient_id)
+
+    ends = retention_ends_on(patient=patient, clinic=clinic, now=NOW)
+
+    assert ends == date(2034, 11, 20)
 
 
 def test_an_erasure_request_inside_retention_restricts_processing_and_says_why(
