@@ -1,11 +1,11 @@
 """How a rule says no, in every app (STYLE.md rules 4 and 11).
 
-Each domain raises its own subclass — BookingRefused, RecordRefused, OutreachRefused (sessions),
-PatientRefused (patients), FormulationRefused (formulations) — so a caller can tell whose rule
-it was, and every one carries the same three things: `rule` (a short name a test or a log can
-match), `message` (why, in words the person at the desk understands) and optionally `field` (the
-form field it is about). It is a ValidationError, so a form or the Django admin shows the message
-where it belongs without a translation step in every view.
+Each domain raises its own subclass — BookingRefused, RecordRefused, OutreachRefused,
+ExchangeRefused (sessions), PatientRefused (patients), FormulationRefused (formulations) — so a
+caller can tell whose rule it was, and every one carries the same three things: `rule` (a short
+name a test or a log can match), `message` (why, in words the person at the desk understands) and
+optionally `field` (the form field it is about). It is a ValidationError, so a form or the Django
+admin shows the message where it belongs without a translation step in every view.
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -46,3 +46,7 @@ class RecordRefused(Refused):
 
 class OutreachRefused(Refused):
     """A reminder, patient-link or opt-out rule (sessions/outreach/)."""
+
+
+class ExchangeRefused(Refused):
+    """A FHIR export, patient-copy or data-rights rule (sessions/exchange/)."""

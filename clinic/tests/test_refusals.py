@@ -5,6 +5,7 @@ from django import forms
 
 from clinic.refusals import (
     BookingRefused,
+    ExchangeRefused,
     FormulationRefused,
     OutreachRefused,
     PatientRefused,
@@ -12,7 +13,14 @@ from clinic.refusals import (
     Refused,
 )
 
-DOMAINS = [BookingRefused, FormulationRefused, OutreachRefused, PatientRefused, RecordRefused]
+DOMAINS = [
+    BookingRefused,
+    ExchangeRefused,
+    FormulationRefused,
+    OutreachRefused,
+    PatientRefused,
+    RecordRefused,
+]
 
 
 class ReasonForm(forms.Form):

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 
 from clinic.models import Clinic, ExportJob, ExportStatus
+from clinic.refusals import ExchangeRefused
 from patients.models import Patient
 
 from .bundle import (
@@ -25,7 +26,6 @@ from .bundle import (
     references_in,
     screening_questionnaire,
 )
-from .refusal import ExchangeRefused
 
 EXPORT_DIR = "fhir-exports"
 # A job still running after this was cut off (a worker restart): it is failed, never resumed,

@@ -18,6 +18,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from clinic.models import Clinic
+from clinic.refusals import ExchangeRefused
 from patients.models import (
     Channel,
     ErasureRequest,
@@ -35,8 +36,6 @@ from sessions.models import (
     TreatmentSession,
 )
 from sessions.outreach.sweep import RESTRICTED_REASON
-
-from .refusal import ExchangeRefused
 
 OPEN = (ErasureStatus.RESTRICTED, ErasureStatus.AWAITING_CONFIRMATION)
 CANCELLED = (SessionStatus.CANCELLED_BY_PATIENT, SessionStatus.CANCELLED_BY_CLINIC)

@@ -12,12 +12,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import permission_required
+from clinic.refusals import ExchangeRefused
 from patients.audit import access_log_request
 from patients.models import CopyChannel, ErasureRequest, ErasureStatus, Patient, PatientCopy
 
 from .data_rights import (
     OPEN,
-    ExchangeRefused,
     anonymisation_confirm,
     anonymisation_propose,
     erasure_request_record,

@@ -18,10 +18,11 @@ from django.views.decorators.cache import never_cache
 
 from clinic.access import permission_required
 from clinic.models import ExportJob, ExportStatus
+from clinic.refusals import ExchangeRefused
 from patients.audit import access_log_request
 from patients.models import Patient
 
-from .bulk_export import ExchangeRefused, export_file_path, export_job_request
+from .bulk_export import export_file_path, export_job_request
 from .bundle import patient_everything
 from .fhir_base import instant
 

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from clinic.refusals import ExchangeRefused
 from clinic.roles import Role
 from patients.models import Channel, ErasureStatus, Patient
 from sessions.exchange.bundle import patient_everything
 from sessions.exchange.data_rights import (
-    ExchangeRefused,
     anonymisation_confirm,
     anonymisation_propose,
     erasure_request_record,
