@@ -104,14 +104,17 @@ def patient_copy_new(request, patient_id: int):
     if not form.is_valid():
         return _page(request, patient, copy_form=form, status=400)
     access_log_request(request, patient=patient)
-    patient_copy_make(
-        patient=patient,
-        clinic=request.clinic,
-        by=request.user,
-        how_requested=form.cleaned_data["how"],
-        base_url=fhir_base_url(request),
-        now=timezone.now(),
-    )
+    try:
+        patient_copy_make(
+            patient=patient,
+            clinic=request.clinic,
+            by=request.user,
+            how_requested=form.cleaned_data["how"],
+            base_url=fhir_base_url(request),
+            now=timezone.now(),
+        )
+    except ExchangeRefused as refusal:
+        return _refused(request, patient.pk, refusal)
     messages.success(
         request,
         "The copy is ready. Send the patient its link, or download the files to hand over.",

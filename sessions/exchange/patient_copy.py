@@ -22,10 +22,9 @@ from django.core import signing
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
 from clinic.models import Clinic
+from clinic.refusals import ExchangeRefused
 from formulations.models import FormulationVersion, Lot
 from formulations.units import IngredientDose, strength_in_words
 from patients.models import CopyChannel, Medication, Patient, PatientCopy, PatientCopyDelivery
@@ -33,6 +32,18 @@ from sessions.records.doses import patient_cumulative_doses
 from sessions.records.records import record_doses, record_total_volume
 
 from .bundle import PatientRecord, patient_everything, patient_record
+
+try:
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+except OSError:  # WeasyPrint loads the system's Pango at import; without it the rest still runs
+    HTML = URLFetcher = None
+
+PDF_RENDERER_MISSING = (
+    "This server cannot make PDFs yet: WeasyPrint needs the system's Pango library "
+    "(apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core). Ask whoever runs the "
+    "server; nothing was recorded."
+)
 
 COPY_DIR = "patient-copies"
 FORMATS = {
@@ -118,6 +129,8 @@ def patient_copy_context(*, patient: Patient, clinic: Clinic | None, now: dateti
 
 def patient_copy_render(*, context: dict) -> tuple[str, bytes]:
     html = render_to_string("exchange/patient_copy.html", context)
+    if HTML is None:
+        raise ExchangeRefused("pdf_renderer", PDF_RENDERER_MISSING)
     # Nothing is fetched: no web fonts, no remote images (the copy must not depend on, or leak
     # to, anything outside the clinic). Fonts are the system's, through fontconfig.
     pdf = HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=("data",))).write_pdf()

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from clinic.roles import Role
 from patients.models import CopyChannel, PatientCopy, PatientCopyDelivery
+from sessions.exchange import patient_copy
 from sessions.exchange.patient_copy import (
     patient_copies_remove_expired,
     patient_copy_context,
@@ -124,4 +125,19 @@ def test_a_copy_request_without_saying_how_is_refused_on_the_form(client_as, tre
 
     assert response.status_code == 400
     assert "This field is required" in response.content.decode()
+    assert not PatientCopy.objects.exists()
+
+
+def test_without_a_pdf_renderer_the_request_says_what_is_missing(client_as, treated, monkeypatch):
+    # given: a server without Pango (WeasyPrint could not load), which must still serve pages
+    monkeypatch.setattr(patient_copy, "HTML", None)
+
+    # when
+    response = client_as(Role.CLINICIAN).post(
+        f"/patients/{treated.pk}/copies/", {"copy-how": "In person"}, follow=True
+    )
+
+    # then: the clinician reads why, and no half-made copy is on record
+    assert response.status_code == 200
+    assert "cannot make PDFs yet" in response.content.decode()
     assert not PatientCopy.objects.exists()
