@@ -33,6 +33,8 @@ run: $(STAMP)
 	@echo
 	@echo "  Mesotrack is starting on http://127.0.0.1:8000/  (Ctrl-C stops web, worker and beat)"
 	@echo "  Demo logins (password mesotrack-demo): reception, clinician, admin"
+	@echo "  Two-factor login is optional in this demo (DEBUG on); production requires it for"
+	@echo "  clinicians and admins (README: Security)."
 	@echo "  Health: http://127.0.0.1:8000/healthz"
 	@echo
 	DEBUG=$${DEBUG:-true} $(BIN)/honcho start -f Procfile

@@ -8,6 +8,7 @@ from django.db import connections
 from django.test import override_settings
 
 from clinic.roles import Role
+from clinic.tests.accounts import StaffClient
 from clinic.tests.factories import ClinicFactory, StaffProfileFactory
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,6 +44,27 @@ def fast_password_hashing():
     """Factories give every member of staff a password; the production hasher makes that slow."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture(autouse=True)
+def second_factor_enforced(settings):
+    """Tests run with the second factor enforced, as production does (the demo's DEBUG mode
+    relaxes it)."""
+    settings.TWO_FACTOR_REQUIRED = True
+
+
+@pytest.fixture
+def client():
+    """The test client; its force_login() gives clinicians and admins a verified second factor."""
+    return StaffClient()
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    """pytest-django's admin_client, logged in with the superuser's second factor too."""
+    client = StaffClient()
+    client.force_login(admin_user)
+    return client
 
 
 def skip_unless_ci(reason: str):

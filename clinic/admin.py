@@ -1,7 +1,10 @@
-from django.contrib import admin
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
+from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Clinic, OpeningHours, Room, StaffProfile, WorkingHours
+from .accounts import account_unlock
+from .models import Clinic, OpeningHours, Room, SecurityEvent, StaffProfile, WorkingHours
 from .staff import staff_assign_role
 
 
@@ -46,6 +49,7 @@ class ClinicAdmin(SimpleHistoryAdmin):
             },
         ),
         ("Records and data rights", {"fields": ["retention_years", "patient_copy_link_days"]}),
+        ("Staff accounts", {"fields": ["idle_timeout_minutes"]}),
     ]
 
     def has_delete_permission(self, request, obj=None):
@@ -73,3 +77,46 @@ class StaffProfileAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         staff_assign_role(profile=obj, role=obj.role)
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    """The sign-in audit log: read-only, nothing in it is ever changed or deleted."""
+
+    list_display = ["at", "kind", "username", "ip_address", "by"]
+    list_filter = ["kind", "at"]
+    search_fields = ["username", "ip_address"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LockoutAdmin(AccessAttemptAdmin):
+    """Axes' failed-attempt counters; "Unlock" ends a lockout before its cool-off and says so in
+    the sign-in log (a plain delete would not)."""
+
+    actions = ["unlock"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_unlock_permission(self, request):
+        return request.user.has_perm("axes.delete_accessattempt")
+
+    @admin.action(description="Unlock the selected usernames and addresses", permissions=["unlock"])
+    def unlock(self, request, queryset):
+        ended = 0
+        for username, ip_address in queryset.values_list("username", "ip_address").distinct():
+            ended += account_unlock(username=username or "", ip_address=ip_address, by=request.user)
+        self.message_user(request, f"Unlocked: {ended} lockout record(s) ended.", messages.SUCCESS)

@@ -2,7 +2,7 @@ import zoneinfo
 from datetime import date, time
 
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from phonenumber_field.modelfields import PhoneNumberField
@@ -123,6 +123,14 @@ class Clinic(models.Model):
         default=7,
         validators=[MinValueValidator(1)],
         help_text="Practice default 7: after this the file is removed and a new copy is needed.",
+    )
+
+    # Staff accounts.
+    idle_timeout_minutes = models.PositiveSmallIntegerField(
+        "log staff out after (minutes without activity)",
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(480)],
+        help_text="Practice default 30; a warning shows two minutes before.",
     )
 
     history = HistoricalRecords()
@@ -335,3 +343,53 @@ class ExportJob(models.Model):
         if not self.patients_total:
             return 0
         return min(99, self.patients_done * 100 // self.patients_total)
+
+
+class SecurityEvent(models.Model):
+    """The sign-in audit log: every login, failure, lockout, unlock and second-factor event.
+
+    `username` is what was typed (a failed attempt may name nobody); rows are never edited or
+    deleted through the app.
+    """
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", "Logged in"
+        LOGIN_FAILED = "login_failed", "Wrong username or password"
+        LOCKED_OUT = "locked_out", "Refused: locked out after repeated failures"
+        UNLOCKED = "unlocked", "Unlocked by a clinic admin"
+        LOGOUT = "logout", "Logged out"
+        IDLE_LOGOUT = "idle_logout", "Logged out after the idle timeout"
+        SECOND_FACTOR_OK = "second_factor_ok", "Second factor accepted"
+        SECOND_FACTOR_FAILED = "second_factor_failed", "Wrong second-factor code"
+        RECOVERY_CODE_USED = "recovery_code_used", "Recovery code used"
+        SECOND_FACTOR_ENROLLED = "second_factor_enrolled", "Authenticator app set up"
+        RECOVERY_CODES_ISSUED = "recovery_codes_issued", "New recovery codes issued"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        PASSWORD_RESET = "password_reset", "Password reset by email"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    username = models.CharField(max_length=150, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="security_events",
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The clinic admin who acted, for unlocks.",
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["username", "-at"], name="securityevent_username_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.username or '-'}"

@@ -11,16 +11,19 @@ class Role(models.TextChoices):
 
 
 def user_role(user) -> Role | None:
-    """The role a user acts in; superusers act as clinic admins."""
+    """The role a user acts in; superusers act as clinic admins. Kept on the user object, which
+    lives for one request, so the middleware and the page's context ask the database once."""
     if not user.is_authenticated:
         return None
     if user.is_superuser:
         return Role.CLINIC_ADMIN
-    names = {g.name for g in user.groups.all()}
-    for role in (Role.CLINIC_ADMIN, Role.CLINICIAN, Role.RECEPTION):
-        if role.value in names:
-            return role
-    return None
+    if not hasattr(user, "_mesotrack_role"):
+        names = {g.name for g in user.groups.all()}
+        user._mesotrack_role = next(
+            (r for r in (Role.CLINIC_ADMIN, Role.CLINICIAN, Role.RECEPTION) if r.value in names),
+            None,
+        )
+    return user._mesotrack_role
 
 
 def grant_permissions(apps, grants: dict[str, list[str]]) -> None:

@@ -5,6 +5,7 @@ the console and var/outbox/. Production (docker compose, CI): DATABASE_URL, CELE
 EMAIL_URL and SECRET_KEY from the environment, DEBUG off. Every variable is listed in README.md.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -45,6 +46,13 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "simple_history",
     "phonenumber_field",
+    # Login throttling and lockout (django-axes) and the second factor (django-otp: TOTP devices
+    # and single-use recovery codes as its static tokens).
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "clinic",
     # formulations before patients: seed_demo follows this order, and patients' demo allergies
     # refer to the demo formulations.
@@ -55,17 +63,26 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     # Every page requires login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "clinic.middleware.ClinicTimezoneMiddleware",
+    # After login: the clinic's idle timeout, then the second factor on every staff page and the
+    # Django admin.
+    "clinic.middleware.IdleTimeoutMiddleware",
+    "clinic.middleware.SecondFactorMiddleware",
+    # Last, so a lockout raised while authenticating is turned into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -107,15 +124,56 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Auth -------------------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username or address is refused before its password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        # NCSC and NIST SP 800-63B: length over complexity rules.
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+PASSWORD_RESET_TIMEOUT = 60 * 60  # a reset link works for one hour
+
+# Lockout (django-axes, https://django-axes.readthedocs.io/en/latest/4_configuration.html): after
+# AXES_FAILURE_LIMIT failures in a row for one username, or from one address, logins from it are
+# refused for the cool-off; a clinic admin can unlock earlier (Django admin, "Access attempts").
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# The cool-off counts from the last counted failure, so the lockout page can say when it ends.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "clinic.accounts.lockout_response"
+# Failures and lockouts go to the sign-in audit log (SecurityEvent), not to the process log.
+AXES_VERBOSE = False
+# Behind a proxy that sets X-Forwarded-For, set AXES_IPWARE_PROXY_COUNT to the number of proxies.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
+)
+
+# Second factor (django-otp): clinicians and clinic admins must use one, reception may. The demo
+# (DEBUG on) turns the requirement off unless TWO_FACTOR_REQUIRED says otherwise; production
+# always enforces it (a deploy check refuses TWO_FACTOR_REQUIRED=false with DEBUG off).
+TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Mesotrack")
+RECOVERY_CODE_COUNT = 10
+
+# Sessions: they end when the browser closes (shared reception PCs), after the clinic's idle
+# timeout (Clinic.idle_timeout_minutes), and at the latest after a working day.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = 12 * 60 * 60
 
 # Internationalisation ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -231,6 +289,40 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A strict Content-Security-Policy: scripts and styles only from our own static files, no inline
+# code (https://django-csp.readthedocs.io/en/latest/configuration.html). Photos and Bootstrap's
+# icons use data: URIs; nothing is framed, posted elsewhere or loaded from another host.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+# Nothing in Mesotrack uses the camera, microphone, location or payment APIs.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in [
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    ]
+}
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -247,5 +339,7 @@ LOGGING = {
         # WeasyPrint logs every rendering step at INFO; its warnings (a missing font) still show.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # Axes narrates every login at INFO; the sign-in audit log (SecurityEvent) keeps them.
+        "axes": {"level": "WARNING"},
     },
 }

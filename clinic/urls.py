@@ -4,22 +4,43 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import account_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", account_views.logout_view, name="logout"),
+    path("accounts/verify/", account_views.second_factor_verify, name="second_factor_verify"),
+    path("accounts/two-factor/", account_views.second_factor_setup, name="second_factor_setup"),
     path(
-        "accounts/password/",
-        auth_views.PasswordChangeView.as_view(),
-        name="password_change",
+        "accounts/two-factor/recovery-codes/",
+        account_views.recovery_codes,
+        name="recovery_codes",
     ),
+    path("accounts/keepalive/", account_views.keepalive, name="keepalive"),
+    path("accounts/password/", account_views.password_change, name="password_change"),
     path(
         "accounts/password/done/",
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
+    ),
+    path("accounts/password/reset/", account_views.password_reset, name="password_reset"),
+    path(
+        "accounts/password/reset/sent/",
+        account_views.password_reset_done,
+        name="password_reset_done",
+    ),
+    # The token in this path is kept out of the access log (clinic/gunicorn_logging.py).
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        account_views.password_reset_confirm,
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        account_views.password_reset_complete,
+        name="password_reset_complete",
     ),
     path("patients/", include("patients.urls")),
     path("formulations/", include("formulations.urls")),

@@ -16,4 +16,12 @@ EXPECTED = {
     "logout": PUBLIC,
     "password_change": ALL_STAFF,
     "password_change_done": ALL_STAFF,
+    "password_reset": PUBLIC,
+    "password_reset_done": PUBLIC,
+    "password_reset_confirm": PUBLIC,
+    "password_reset_complete": PUBLIC,
+    "second_factor_verify": ALL_STAFF,
+    "second_factor_setup": ALL_STAFF,
+    "recovery_codes": ALL_STAFF,
+    "keepalive": ALL_STAFF,
 }

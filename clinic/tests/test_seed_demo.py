@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from clinic.models import Clinic, Room, StaffProfile
 from clinic.roles import Role, user_role
@@ -21,7 +22,9 @@ def test_seed_demo_creates_the_demo_clinic_and_three_logins(settings):
         ("clinician", Role.CLINICIAN),
         ("admin", Role.CLINIC_ADMIN),
     ]:
-        user = authenticate(username=username, password="mesotrack-demo")
+        user = authenticate(
+            RequestFactory().post("/accounts/login/"), username=username, password="mesotrack-demo"
+        )
         assert user is not None, username
         assert user_role(user) == role
 

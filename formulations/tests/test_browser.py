@@ -5,6 +5,7 @@ from django.apps import apps
 from playwright.sync_api import expect
 
 from clinic.roles import Role
+from clinic.tests.accounts import log_in
 from clinic.tests.factories import UserFactory
 from formulations.tests.factories import FormulationFactory, IngredientFactory
 
@@ -22,10 +23,7 @@ def test_an_admin_builds_a_draft_publishes_it_and_opens_the_sheet(page, clinic, 
     IngredientFactory(name="Dutasteride", is_prescription_drug=True, synonyms="Avodart")
     formulation = FormulationFactory(name="DHT-block scalp cocktail")
 
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("ada")
-    page.get_by_label("Password").fill("test-password")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "ada")
 
     # when: a draft with one line is built and published
     page.get_by_test_id("main-nav").get_by_role("link", name="Formulations").click()

@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from clinic.roles import Role
@@ -60,8 +61,10 @@ def test_the_sheet_asks_about_allergies_and_gives_the_clinic_contact(
 def test_the_sheet_prints_without_the_navigation(client_as, published_version):
     content = _sheet(client_as(Role.CLINIC_ADMIN), published_version).content.decode()
     assert 'class="navbar navbar-expand-md navbar-dark bg-dark d-print-none"' in content
-    assert "@media print" in content
-    assert "window.print()" in content
+    assert "css/mesotrack.css" in content and "js/mesotrack.js" in content
+    assert "data-print" in content  # mesotrack.js makes it print
+    stylesheet = (settings.BASE_DIR / "static" / "css" / "mesotrack.css").read_text()
+    assert "@media print" in stylesheet and ".sheet" in stylesheet
 
 
 def test_a_missing_version_is_a_404(client_as):

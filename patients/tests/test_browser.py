@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from clinic.roles import Role
+from clinic.tests.accounts import log_in
 from clinic.tests.factories import UserFactory
 from patients.models import Patient
 from patients.tests.factories import AllergyFactory, PatientFactory
@@ -14,13 +15,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def log_in(page, username):
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("test-password")
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_reception_registers_a_patient_and_finds_them_by_mobile(page, clinic, staff):

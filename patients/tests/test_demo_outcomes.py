@@ -2,6 +2,7 @@
 and two resolved adverse events, created once however often seed_demo runs."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -30,6 +31,6 @@ def test_the_demo_gives_two_patients_a_progress_chart_and_two_resolved_events(se
     for event in events:
         assert event.lot_id == event.session.record.lots_used.get().lot_id
 
-    client.login(username="clinician", password="mesotrack-demo")
+    client.force_login(get_user_model().objects.get(username="clinician"))
     page = client.get(reverse("patients:clinical", args=[min(patients)])).content.decode()
     assert 'data-testid="progress-chart"' in page

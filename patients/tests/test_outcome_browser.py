@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from clinic.roles import Role
+from clinic.tests.accounts import log_in
 from patients.outcomes import outcome_record
 from patients.tests.factories import PatientFactory
 
@@ -32,10 +33,7 @@ def test_the_last_date_of_the_progress_chart_is_not_cut_off(page, staff):
         )
 
     # when the clinician opens the outcomes page
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(doctor.username)
-    page.get_by_label("Password").fill("test-password")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, doctor.username)
     page.goto(f"/patients/{patient.pk}/outcomes/")
 
     # then each label of the chart lies wholly inside the SVG's drawing area

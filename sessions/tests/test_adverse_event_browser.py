@@ -8,15 +8,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from clinic.roles import Role
+from clinic.tests.accounts import log_in
 from sessions.models import AdverseEvent, SessionStatus
 from sessions.tests.factories import TreatmentSessionFactory
-
-
-def _log_in(page, username):
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("test-password")
-    page.get_by_role("button", name="Log in").click()
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +41,7 @@ def test_a_serious_event_recorded_at_the_session_is_acknowledged_by_an_admin(
     admin = staff(Role.CLINIC_ADMIN, display_name="Ada Admin")
 
     # when the clinician records a serious event from the session page
-    _log_in(page, clinician.user.username)
+    log_in(page, clinician.user.username)
     page.goto(f"/sessions/{session.pk}/")
     expect(page.get_by_test_id("session-adverse-events")).to_contain_text(
         "No adverse event recorded."
@@ -70,7 +64,7 @@ def test_a_serious_event_recorded_at_the_session_is_acknowledged_by_an_admin(
     page.get_by_role("button", name="Log out").click()
 
     # then an admin sees it on the dashboard and acknowledges it
-    _log_in(page, admin.user.username)
+    log_in(page, admin.user.username)
     page.goto("/")
     panel = page.get_by_test_id("serious-adverse-events")
     expect(panel).to_contain_text(patient.record_number)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from clinic.roles import Role
+from clinic.tests.accounts import log_in
 from clinic.tests.factories import UserFactory
 
 
@@ -19,10 +20,7 @@ def test_reception_books_a_suggested_slot_and_confirms_it(page, staff, patient, 
     while day.weekday() >= 5:
         day += timedelta(days=1)
 
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("rosa")
-    page.get_by_label("Password").fill("test-password")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "rosa")
     page.goto(
         f"/sessions/new/?patient={patient.pk}&clinician={clinician.pk}&room={room.pk}"
         f"&date={day:%Y-%m-%d}"

@@ -180,7 +180,7 @@ def test_the_usage_report_runs_a_bounded_number_of_queries(
     for _ in range(versions):
         _use(LotFactory())
     client = client_as(Role.CLINIC_ADMIN)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         response = client.get(reverse("formulations:usage"))
     assert response.content.decode().count("<td>v") == versions
 

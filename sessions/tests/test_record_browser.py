@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from clinic.tests.accounts import log_in
 from formulations.tests.factories import LotFactory
 from patients.tests.factories import (
     ScreeningFactory,
@@ -55,10 +56,7 @@ def test_a_clinician_records_one_zone_and_one_lot_signs_and_reads_the_doses(
         expires_on=today + timedelta(days=200),
     )
 
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(clinician.user.username)
-    page.get_by_label("Password").fill("test-password")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, clinician.user.username)
 
     # when the clinician opens the record from the session page, records and signs it
     page.goto(f"/sessions/{session.pk}/")

@@ -222,10 +222,12 @@ def test_the_dashboard_flags_a_clinicians_records_unsigned_after_24_hours(
     records.record_start(session=checked_in, clinician=clinician, now=DURING_SESSION)
 
     time_machine.move_to(DURING_SESSION + timedelta(hours=23), tick=False)
+    as_clinician.force_login(clinician.user)  # a day without activity ends a staff session
     panel = as_clinician.get("/").content.decode()
     assert "Every record you started is signed." in panel
 
     time_machine.move_to(DURING_SESSION + timedelta(hours=25), tick=False)
+    as_clinician.force_login(clinician.user)  # two idle hours ended the earlier session
     panel = as_clinician.get("/").content.decode()
     assert _url("record", checked_in) in panel
     assert checked_in.patient.full_name in panel

@@ -127,7 +127,7 @@ def test_the_page_needs_the_same_number_of_queries_for_1_and_50_rows(
 ):
     for _ in range(count):
         reminder_for(status=ReminderStatus.FAILED)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         response = desk.get(URL, {"tab": "failed"})
     assert rows(response) == count
 

@@ -1,0 +1,57 @@
+"""The idle timeout and the session policy for shared reception PCs."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from clinic.models import SecurityEvent
+from clinic.roles import Role
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def desk(client, staff, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    client.force_login(staff(Role.RECEPTION).user)
+    return client
+
+
+def test_thirty_idle_minutes_end_the_session_with_a_message(desk, time_machine):
+    time_machine.move_to(NOW + timedelta(minutes=29), tick=False)
+    assert desk.get("/patients/").status_code == 200
+
+    time_machine.move_to(NOW + timedelta(minutes=29 + 31), tick=False)
+    response = desk.get("/patients/", follow=True)
+    assert response.redirect_chain[0][0] == "/accounts/login/?next=/patients/"
+    assert "logged out after a period without activity" in response.content.decode()
+    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.IDLE_LOGOUT).count() == 1
+
+
+def test_the_clinic_sets_the_idle_timeout(desk, clinic, time_machine):
+    clinic.idle_timeout_minutes = 10
+    clinic.save()
+    time_machine.move_to(NOW + timedelta(minutes=11), tick=False)
+    assert desk.get("/patients/").status_code == 302
+
+
+def test_every_page_carries_the_warning_two_minutes_before(desk, clinic):
+    page = desk.get("/patients/").content.decode()
+    assert 'id="idle-warning" data-timeout-seconds="1800"' in page
+    assert "Stay logged in" in page
+
+
+def test_stay_logged_in_counts_as_activity(desk, time_machine):
+    time_machine.move_to(NOW + timedelta(minutes=25), tick=False)
+    response = desk.post("/accounts/keepalive/", headers={"X-Requested-With": "fetch"})
+    assert response.status_code == 204
+    time_machine.move_to(NOW + timedelta(minutes=50), tick=False)
+    assert desk.get("/patients/").status_code == 200
+
+
+def test_the_session_cookie_ends_when_the_browser_closes(client, staff):
+    staff(Role.RECEPTION, user__username="rita")
+    response = client.post("/accounts/login/", {"username": "rita", "password": "test-password"})
+    cookie = response.cookies["sessionid"]
+    assert cookie["expires"] == "" and cookie["max-age"] == ""
