@@ -262,6 +262,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# /healthz answers 503 when the worker, beat or the reminder sweep has been silent this long.
+HEALTH_STALE_AFTER_SECONDS = env.int("HEALTH_STALE_AFTER_SECONDS", default=180)
+
 # SMS ----------------------------------------------------------------------------------------------
 # "console" and "file" (under var/outbox/sms/) for the embedded default; "twilio" in production.
 SMS_BACKEND = env.str("SMS_BACKEND", default="console+file")

@@ -5,6 +5,7 @@ and calls its rule function, so a broker outage delays the work and never loses 
 from celery import shared_task
 from django.utils import timezone
 
+from clinic.health import SWEEP, heartbeat_record
 from sessions.exchange.bulk_export import export_jobs_sweep
 from sessions.exchange.patient_copy import patient_copies_remove_expired
 from sessions.outreach.sweep import dispatch_due_reminders as reminders_sweep
@@ -13,8 +14,10 @@ from sessions.records.adverse_events import serious_events_notify_admins
 
 @shared_task(name="sessions.tasks.dispatch_due_reminders")
 def dispatch_due_reminders() -> dict:
-    """The reminder outbox sweep, every minute."""
-    return reminders_sweep(now=timezone.now()).as_dict()
+    """The reminder outbox sweep, every minute; /healthz reports when it last finished."""
+    result = reminders_sweep(now=timezone.now()).as_dict()
+    heartbeat_record(name=SWEEP, now=timezone.now())
+    return result
 
 
 @shared_task(name="sessions.tasks.notify_serious_adverse_events")

@@ -1,11 +1,13 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db.utils import OperationalError
 
 from clinic.celery import app as celery_app
+from clinic.health import BEAT, SWEEP, WORKER, heartbeat_record
 from clinic.models import WorkerHeartbeat
 from clinic.tasks import record_worker_heartbeat
+from sessions.tests.factories import ReminderFactory
 
 
 @pytest.fixture
@@ -17,8 +19,23 @@ def broker_down(monkeypatch):
     )
 
 
-def test_healthz_reports_database_broker_and_last_heartbeat(client, db, time_machine):
-    time_machine.move_to(datetime(2026, 11, 22, 9, 30, tzinfo=UTC), tick=False)
+NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+
+
+def _alive(name, minutes_ago):
+    heartbeat_record(name=name, now=NOW - timedelta(minutes=minutes_ago))
+
+
+@pytest.fixture
+def running(db, time_machine):
+    """Worker, beat and the sweep all seen a minute ago."""
+    time_machine.move_to(NOW, tick=False)
+    for name in (WORKER, BEAT, SWEEP):
+        _alive(name, 1)
+    return time_machine
+
+
+def test_healthz_reports_database_broker_and_each_process(client, running):
     record_worker_heartbeat()
 
     response = client.get("/healthz")
@@ -28,16 +45,43 @@ def test_healthz_reports_database_broker_and_last_heartbeat(client, db, time_mac
         "database": "ok",
         "broker": "ok",
         "worker_last_seen": "2026-11-22T09:30:00+00:00",
+        "beat_last_seen": "2026-11-22T09:29:00+00:00",
+        "sweep_last_run": "2026-11-22T09:29:00+00:00",
+        "stale": [],
+        "oldest_due_reminder_age_seconds": None,
     }
 
 
-def test_healthz_without_any_worker_says_null(client, db):
+def test_healthz_is_503_and_names_beat_when_it_has_been_silent(client, running):
+    _alive(BEAT, 4)
+    _alive(SWEEP, 4)
     response = client.get("/healthz")
-    assert response.status_code == 200
+    assert response.status_code == 503
+    assert response.json()["stale"] == ["beat", "sweep"]
+
+
+def test_healthz_is_503_and_names_the_worker_when_it_has_been_silent(client, running):
+    _alive(WORKER, 10)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["stale"] == ["worker"]
+
+
+def test_healthz_before_any_worker_names_every_part(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 503
     assert response.json()["worker_last_seen"] is None
+    assert response.json()["stale"] == ["worker", "beat", "sweep"]
 
 
-def test_healthz_is_503_and_names_the_broker_when_it_is_down(client, db, broker_down):
+def test_healthz_gives_the_age_of_the_oldest_due_reminder(client, running):
+    ReminderFactory(send_after=NOW - timedelta(minutes=7))
+    ReminderFactory(send_after=NOW - timedelta(minutes=2))
+    ReminderFactory(send_after=NOW + timedelta(hours=2))  # not due yet
+    assert client.get("/healthz").json()["oldest_due_reminder_age_seconds"] == 7 * 60
+
+
+def test_healthz_is_503_and_names_the_broker_when_it_is_down(client, running, broker_down):
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
@@ -65,7 +109,9 @@ def test_heartbeat_task_moves_last_seen_forward(db, time_machine):
     time_machine.move_to(datetime(2026, 11, 22, 9, 1, tzinfo=UTC), tick=False)
     record_worker_heartbeat()
 
-    assert WorkerHeartbeat.objects.get().last_seen == datetime(2026, 11, 22, 9, 1, tzinfo=UTC)
+    assert WorkerHeartbeat.objects.get(name=WORKER).last_seen == datetime(
+        2026, 11, 22, 9, 1, tzinfo=UTC
+    )
 
 
 def test_beat_runs_the_heartbeat_every_minute():

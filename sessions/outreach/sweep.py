@@ -293,3 +293,14 @@ def dispatch_due_reminders(
         if len(batch) < batch_size:
             break
     return result
+
+
+def oldest_unsent_due_at(*, now: datetime) -> datetime | None:
+    """When the longest-waiting reminder that is due now became sendable (for /healthz): a sweep
+    that keeps up keeps this within a minute or two."""
+    return (
+        Reminder.objects.filter(status=ReminderStatus.PENDING, send_after__lte=now)
+        .order_by("send_after")
+        .values_list("send_after", flat=True)
+        .first()
+    )
