@@ -11,6 +11,7 @@ from django.urls.converters import IntConverter, UUIDConverter
 
 from clinic.roles import Role
 from clinic.tests.access import PUBLIC
+from sessions.tests.factories import TreatmentPlanFactory
 
 PROJECT_APPS = ["clinic", "patients", "formulations", "sessions"]
 
@@ -93,3 +94,15 @@ def test_only_clinic_admins_reach_the_django_admin(client_as, role):
 def test_clinic_admins_reach_clinic_settings_in_the_django_admin(client_as):
     response = client_as(Role.CLINIC_ADMIN).get("/admin/clinic/clinic/")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("role", "sees"),
+    [(Role.RECEPTION, False), (Role.CLINICIAN, True), (Role.CLINIC_ADMIN, True)],
+    ids=["reception", "clinician", "clinic-admin"],
+)
+def test_only_clinical_roles_see_a_plans_indication(client_as, clinic, role, sees):
+    plan = TreatmentPlanFactory(indication="L63.0 alopecia areata totalis")
+    page = client_as(role).get(reverse("treatment_sessions:plan_detail", args=[plan.pk]))
+    assert page.status_code == 200
+    assert ("alopecia areata totalis" in page.content.decode()) is sees

@@ -414,6 +414,10 @@ def plan_detail(request, pk: int):
         "sessions/plan_detail.html",
         {
             "plan": plan,
+            # The indication is a diagnosis: clinical data, which reception does not see.
+            "indication": (
+                plan.indication if request.user.has_perm("patients.view_clinical") else None
+            ),
             "sessions": sessions,
             "progress": progress,
             "plan_actions": plans.plan_allowed_actions(plan=plan, progress=progress),
