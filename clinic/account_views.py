@@ -36,12 +36,17 @@ from .models import SecurityEvent
 
 
 def _next_url(request, default="dashboard"):
+    """The local page to return to; anything else (another host, garbage) means `default`."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        target.startswith("/")
+        and target.isprintable()
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
-    return reverse_lazy(default)
+    return reverse(default)
 
 
 @never_cache

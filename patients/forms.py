@@ -144,6 +144,20 @@ class MedicationForm(CrispyMixin, forms.ModelForm):
         return data
 
 
+class ReasonForm(forms.Form):
+    """Why a record is voided or a consent withdrawn. A form, so that a NUL byte or a novel is
+    refused with a message instead of reaching the database (CharField refuses NUL bytes)."""
+
+    # Not required here: the rule functions say in their own words why a reason is needed.
+    reason = forms.CharField(max_length=1000, required=False)
+
+    def reason_or_errors(self) -> tuple[str | None, str]:
+        """(the reason, "") when valid, else (None, what is wrong in one sentence)."""
+        if self.is_valid():
+            return self.cleaned_data["reason"], ""
+        return None, " ".join(e for errors in self.errors.values() for e in errors)
+
+
 class MedicationStopForm(forms.Form):
     stopped_on = forms.DateField(widget=DateInput())
 

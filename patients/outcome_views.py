@@ -18,6 +18,7 @@ from sessions.records.doses import patient_cumulative_doses
 
 from . import outcomes
 from .audit import clinical_patient_or_404
+from .forms import ReasonForm
 from .models import ClinicalPhoto, OutcomeMeasurement, Patient
 from .outcome_forms import OutcomeForm, PhotoForm
 from .progress_chart import density_chart
@@ -118,12 +119,12 @@ def outcome_void(request, patient_id: int, outcome_id: int):
     measurement = get_object_or_404(
         OutcomeMeasurement.objects.visible_to(request.user), pk=outcome_id, patient=patient
     )
+    reason, problem = ReasonForm(request.POST).reason_or_errors()
     try:
+        if reason is None:
+            raise ValidationError(f"the reason: {problem}")
         outcomes.outcome_void(
-            measurement=measurement,
-            by=request.user,
-            reason=request.POST.get("reason", ""),
-            now=timezone.now(),
+            measurement=measurement, by=request.user, reason=reason, now=timezone.now()
         )
     except ValidationError as exc:
         messages.error(request, "Not voided: " + " ".join(exc.messages))
@@ -162,13 +163,11 @@ def photo_void(request, patient_id: int, photo_id: int):
     photo = get_object_or_404(
         ClinicalPhoto.objects.visible_to(request.user), pk=photo_id, patient=patient
     )
+    reason, problem = ReasonForm(request.POST).reason_or_errors()
     try:
-        outcomes.photo_void(
-            photo=photo,
-            by=request.user,
-            reason=request.POST.get("reason", ""),
-            now=timezone.now(),
-        )
+        if reason is None:
+            raise ValidationError(f"the reason: {problem}")
+        outcomes.photo_void(photo=photo, by=request.user, reason=reason, now=timezone.now())
     except ValidationError as exc:
         messages.error(request, "Not voided: " + " ".join(exc.messages))
     else:

@@ -61,6 +61,12 @@ PULL_TEST_POSITIVE_ABOVE = 5
 # Photos: a phone's full-resolution JPEG is 3–8 MB; 10 MB leaves room (practice default).
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 PHOTO_JPEG_QUALITY = 90
+# A 150-megapixel PNG of a few hundred KB decodes to gigabytes: refuse pictures over 40
+# megapixels (the largest phone sensors give about 50 only in a special mode; practice default)
+# before decoding, and store at most 2560 pixels on the long side, which keeps hair-density
+# detail and a photo near 1 MB (practice default).
+PHOTO_MAX_PIXELS = 40_000_000
+PHOTO_MAX_SIDE = 2560
 
 
 def pull_test_positive(hairs: int | None) -> bool | None:
@@ -243,13 +249,31 @@ def _reencoded_jpeg(upload) -> bytes:
     try:
         upload.seek(0)
         with Image.open(upload) as probe:
+            # The header gives the size without decoding a single pixel.
+            width, height = probe.size
+            if width * height > PHOTO_MAX_PIXELS:
+                raise OutcomeRefused(
+                    {
+                        "upload": f"This picture is {width} × {height} pixels "
+                        f"({width * height / 1e6:.0f} megapixels); Mesotrack accepts up to "
+                        f"{PHOTO_MAX_PIXELS // 1_000_000}. Send a smaller photo."
+                    }
+                )
             probe.verify()
         upload.seek(0)
         with Image.open(upload) as image:
+            # A JPEG can be decoded at a fraction of its size straight away.
+            image.draft("RGB", (PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
             # Turn the pixels the way the camera's orientation tag says before the tag goes.
             upright = ImageOps.exif_transpose(image)
             rgb = upright.convert("RGB")
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError):
+            rgb.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE), Image.Resampling.LANCZOS)
+    except Image.DecompressionBombError:
+        # Pillow's own guard, for pictures far beyond PHOTO_MAX_PIXELS.
+        raise OutcomeRefused(
+            {"upload": "This picture has far too many pixels to be a photo: send a smaller one."}
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError):
         raise not_a_picture from None
     out = io.BytesIO()
     rgb.save(out, format="JPEG", quality=PHOTO_JPEG_QUALITY, optimize=True)

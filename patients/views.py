@@ -26,6 +26,7 @@ from .forms import (
     MedicationStopForm,
     OverrideForm,
     PatientForm,
+    ReasonForm,
     RecheckForm,
     ReferralClearanceForm,
     ScreeningForm,
@@ -396,12 +397,12 @@ def consent_detail(request, patient_id: int, consent_id: int):
 def consent_withdraw(request, patient_id: int, consent_id: int):
     patient = clinical_patient_or_404(request, patient_id)
     signature = get_object_or_404(ConsentSignature, pk=consent_id, patient=patient)
+    reason, problem = ReasonForm(request.POST).reason_or_errors()
     try:
+        if reason is None:
+            raise ValidationError(f"the reason: {problem}")
         consent.consent_withdraw(
-            signature=signature,
-            by=request.user,
-            reason=request.POST.get("reason", ""),
-            now=timezone.now(),
+            signature=signature, by=request.user, reason=reason, now=timezone.now()
         )
     except ValidationError as exc:
         messages.error(request, "Not withdrawn: " + " ".join(exc.messages))
@@ -423,12 +424,12 @@ def record_void(request, patient_id: int, kind: str, record_id: int):
     record = get_object_or_404(
         model.objects.visible_to(request.user), pk=record_id, patient=patient
     )
+    reason, problem = ReasonForm(request.POST).reason_or_errors()
     try:
+        if reason is None:
+            raise ValidationError(f"the reason: {problem}")
         records.clinical_record_void(
-            record=record,
-            by=request.user,
-            reason=request.POST.get("reason", ""),
-            now=timezone.now(),
+            record=record, by=request.user, reason=reason, now=timezone.now()
         )
     except ValidationError as exc:
         messages.error(request, "Not voided: " + " ".join(exc.messages))

@@ -310,3 +310,55 @@ def test_the_clinical_tab_has_a_bounded_query_count(
     with django_assert_max_num_queries(CLINICAL_TAB_QUERIES):
         response = client.get(reverse("patients:clinical", args=[patient.pk]))
     assert response.status_code == 200
+
+
+def _png(width, height) -> bytes:
+    out = io.BytesIO()
+    Image.new("1", (width, height)).save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _upload(client, patient, content, name="big.png"):
+    return client.post(
+        reverse("patients:photo_new", args=[patient.pk]),
+        {
+            "zone": "vertex",
+            "taken_on": "2026-11-30",
+            "upload": SimpleUploadedFile(name, content, content_type="image/png"),
+        },
+    )
+
+
+def test_a_picture_over_40_megapixels_is_refused_before_decoding(client, patient, doctor, media):
+    PhotographyConsentFactory(patient=patient)
+    client.force_login(doctor)
+    # 8000 × 6000 = 48 MP, a few hundred KB as a one-bit PNG.
+    response = _upload(client, patient, _png(8000, 6000))
+    assert response.status_code == 400
+    assert "8000 × 6000 pixels (48 megapixels); Mesotrack accepts up to 40" in (
+        response.content.decode()
+    )
+    assert not ClinicalPhoto.objects.exists()
+
+
+def test_a_large_photo_is_stored_at_2560_pixels_on_its_long_side(client, patient, doctor, media):
+    PhotographyConsentFactory(patient=patient)
+    client.force_login(doctor)
+    assert _upload(client, patient, _png(6000, 4000)).status_code == 302
+    with Image.open(ClinicalPhoto.objects.get().image.path) as stored:
+        assert stored.size == (2560, 1707)
+
+
+@pytest.mark.parametrize("reason", ["Wrong\x00zone", "x" * 1001])
+def test_a_void_reason_with_a_nul_byte_or_too_long_is_refused_with_a_message(
+    client, patient, doctor, media, reason
+):
+    photo = _photo(patient, doctor)
+    client.force_login(doctor)
+    response = client.post(
+        reverse("patients:photo_void", args=[patient.pk, photo.pk]), {"reason": reason}, follow=True
+    )
+    assert response.status_code == 200
+    assert "Not voided: the reason:" in response.content.decode()
+    photo.refresh_from_db()
+    assert photo.voided_at is None

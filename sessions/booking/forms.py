@@ -85,7 +85,8 @@ class BookingForm(SlotMixin):
         self.helper = _helper("Book session")
         # Offer only the chosen patient's plans once a patient is chosen.
         chosen = self.data.get("patient") if self.is_bound else self.initial.get("patient")
-        if chosen and str(chosen).isdigit():
+        # An id is at most 19 digits (bigint); anything longer is refused by the field itself.
+        if chosen and str(chosen).isdigit() and len(str(chosen)) <= 18:
             self.fields["plan"].queryset = self.fields["plan"].queryset.filter(patient_id=chosen)
 
     def clean(self):
