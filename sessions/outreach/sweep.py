@@ -1,10 +1,13 @@
 """The sending sweep: beat runs `dispatch_due_reminders` every minute.
 
 It marks stale leases `unknown`, adds the periodic prompts, then claims due rows (SKIP LOCKED on
-PostgreSQL, the IMMEDIATE transaction on SQLite), marks them `sending`, commits, sends each one
-and marks it `sent` with a conditional update. A row still `sending` after the lease becomes
-`unknown` and is never resent automatically: the provider may have delivered it, and a patient
-texted twice is the failure mode this design exists to avoid. Never Celery eta/countdown.
+PostgreSQL, the IMMEDIATE transaction on SQLite) by stamping `claimed_at`, commits, and sends
+them one by one: each row turns `sending` only when its own send begins (a conditional update),
+and `sent` with another. A claimed row whose send never began stays `pending`: its claim lapses
+after CLAIM_SECONDS and the next sweep takes it, so a worker killed mid-batch strands nothing it
+had not tried. A row still `sending` after the lease becomes `unknown` and is never resent
+automatically: the provider may have delivered it, and a patient texted twice is the failure
+mode this design exists to avoid. Never Celery eta/countdown.
 """
 
 import logging
@@ -16,7 +19,7 @@ from datetime import datetime, timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
 from clinic.models import Clinic
 from patients.models import Channel
@@ -42,6 +45,9 @@ BATCH_SIZE = 50
 # A sweep stops claiming after this many seconds so it ends well inside Celery's soft time
 # limit (60 s): rows it did not reach wait for the next minute instead of being cut off mid-send.
 SWEEP_BUDGET_SECONDS = 40
+# A claim lapses after this long: longer than a sweep can run (Celery's hard time limit, 90 s),
+# so two live sweeps never hold one row, short enough that a killed sweep's rows go out soon.
+CLAIM_SECONDS = 120
 # Retry after 1, 2, 4, 8… minutes, never more than an hour apart.
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
@@ -120,11 +126,15 @@ def claim_due_reminders(*, now: datetime, limit: int) -> list[Reminder]:
     lock and two sweeps claim one after the other. Either way the rows read here are this
     sweep's alone until the commit, so the ones returned are exactly the ones it marked."""
     live_links = PatientLink.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
+    claim_lapsed = Q(claimed_at__isnull=True) | Q(
+        claimed_at__lt=now - timedelta(seconds=CLAIM_SECONDS)
+    )
     with transaction.atomic():
         due = (
             # A patient whose processing is restricted (an erasure request) gets no message,
             # even one queued before the request: reminders_cancel_restricted ends those.
             Reminder.objects.filter(
+                claim_lapsed,
                 status=ReminderStatus.PENDING,
                 send_after__lte=now,
                 patient__processing_restricted_at__isnull=True,
@@ -143,11 +153,22 @@ def claim_due_reminders(*, now: datetime, limit: int) -> list[Reminder]:
         if not claimed:
             return []
         Reminder.objects.filter(pk__in=[r.pk for r in claimed]).update(
-            status=ReminderStatus.SENDING, claimed_at=now, updated_at=now
+            claimed_at=now, updated_at=now
         )
     for reminder in claimed:
-        reminder.status, reminder.claimed_at = ReminderStatus.SENDING, now
+        reminder.claimed_at = now
     return claimed
+
+
+def send_begin(*, reminder: Reminder, now: datetime) -> bool:
+    """Turn one claimed row `sending` as its send begins; False when the claim was lost (it lapsed
+    and another sweep took the row, or a booking change cancelled it meanwhile)."""
+    began = Reminder.objects.filter(
+        pk=reminder.pk, status=ReminderStatus.PENDING, claimed_at=reminder.claimed_at
+    ).update(status=ReminderStatus.SENDING, claimed_at=now, updated_at=now)
+    if began:
+        reminder.status, reminder.claimed_at = ReminderStatus.SENDING, now
+    return began == 1
 
 
 def _finish(reminder: Reminder, *, now: datetime, **changes) -> bool:
@@ -185,9 +206,12 @@ def backoff(*, attempts: int) -> timedelta:
     return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
 
 
-def send_reminder(*, reminder: Reminder, now: datetime, clinic: Clinic | None = None) -> str:
-    """Send one claimed row; returns the SweepResult field it counts under."""
+def send_reminder(*, reminder: Reminder, now: datetime, clinic: Clinic | None = None) -> str | None:
+    """Send one claimed row; returns the SweepResult field it counts under, or None when its
+    claim was lost before the send began."""
     clinic = clinic_or_current(clinic)
+    if not send_begin(reminder=reminder, now=now):
+        return None
     skip = _skip_reason(reminder=reminder, now=now)
     if skip is not None:
         status, reason = skip
@@ -258,10 +282,11 @@ def _failed(reminder: Reminder, *, clinic: Clinic, now: datetime, reason: str) -
 
 
 def _release(ids: list[int], *, now: datetime) -> None:
-    """Hand claimed rows that were never attempted back to the queue (the sweep was stopped)."""
+    """Give up the claim on rows this sweep did not reach (a soft time limit or an error), so the
+    next sweep need not wait for CLAIM_SECONDS. A SIGKILL skips this; the claim lapses instead."""
     if ids:
-        Reminder.objects.filter(pk__in=ids, status=ReminderStatus.SENDING).update(
-            status=ReminderStatus.PENDING, claimed_at=None, updated_at=now
+        Reminder.objects.filter(pk__in=ids, status=ReminderStatus.PENDING, claimed_at=now).update(
+            claimed_at=None, updated_at=now
         )
 
 
@@ -285,10 +310,12 @@ def dispatch_due_reminders(
         try:
             for reminder in batch:
                 waiting.remove(reminder.pk)
-                result.add(send_reminder(reminder=reminder, now=now, clinic=clinic))
+                outcome = send_reminder(reminder=reminder, now=now, clinic=clinic)
+                if outcome is not None:
+                    result.add(outcome)
         finally:
             # A soft time limit or a crash mid-batch: the row being sent stays `sending` (its
-            # fate is unknown), the ones not yet tried go back to pending.
+            # fate is unknown), the ones not yet tried are handed back at once.
             _release(waiting, now=now)
         if len(batch) < batch_size:
             break

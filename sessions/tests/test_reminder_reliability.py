@@ -293,7 +293,8 @@ def test_a_worker_killed_mid_send_leaves_the_reminder_unknown_and_never_resends_
     sms_outbox, tmp_path, clinic, clinician, room
 ):
     needs_postgres_and_redis()
-    # given: one due text, and a worker process whose provider takes it and hangs
+    # given: five due texts in one batch, and a worker process whose provider takes the first
+    # and hangs
     now = timezone.now()
 
     def book(minutes):
@@ -305,6 +306,7 @@ def test_a_worker_killed_mid_send_leaves_the_reminder_unknown_and_never_resends_
         )
 
     reminder = due_sms(session=book(0), now=now)
+    untried = [due_sms(session=book(minutes), now=now) for minutes in (1, 2, 3, 4)]
     broker_url = celery_app.conf.broker_url
     log = tmp_path / "worker.log"
     purge_queue(celery_app)
@@ -325,12 +327,15 @@ def test_a_worker_killed_mid_send_leaves_the_reminder_unknown_and_never_resends_
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
 
-    # then: the row stays `sending` until its lease has run out, then becomes `unknown`
+    # then: only the row whose send had begun is `sending`; the four the worker had claimed but
+    # not tried are still pending, and go out once their claim lapses
     assert statuses(reminder) == [ReminderStatus.SENDING]
+    assert statuses(*untried) == [ReminderStatus.PENDING] * 4
     lease = timedelta(minutes=clinic.reminder_lease_minutes)
     result = sweep.dispatch_due_reminders(now=now + lease + timedelta(minutes=1))
     assert result.unknown == 1
-    assert result.sent == 0
+    assert result.sent == 4
+    assert statuses(*untried) == [ReminderStatus.SENT] * 4
     assert statuses(reminder) == [ReminderStatus.UNKNOWN]
     assert (
         "may or may not have reached the patient" in Reminder.objects.get(pk=reminder.pk).last_error
@@ -357,7 +362,7 @@ def test_a_worker_killed_mid_send_leaves_the_reminder_unknown_and_never_resends_
     # attempted once and never again; staff decide what to do
     assert log.read_text().count(f"[{task_id}] received") == 2
     assert marks(sms_outbox, "started") == Counter({reminder.pk: 1})
-    assert marks(sms_outbox, "delivered") == Counter({witness.pk: 1})
+    assert marks(sms_outbox, "delivered") == Counter({r.pk: 1 for r in [*untried, witness]})
     assert statuses(reminder) == [ReminderStatus.UNKNOWN]
 
 

@@ -34,7 +34,12 @@ from sessions.outreach import preferences, sweep
 from sessions.outreach.links import patient_link_issue
 from sessions.outreach.messaging import DeliveryFailed
 from sessions.outreach.rows import reminders_backfill, reminders_on_session_completed
-from sessions.outreach.sweep import SweepResult, claim_due_reminders, dispatch_due_reminders
+from sessions.outreach.sweep import (
+    SweepResult,
+    claim_due_reminders,
+    dispatch_due_reminders,
+    send_begin,
+)
 from sessions.tests.conftest import MONDAY, at
 from sessions.tests.factories import (
     ReminderFactory,
@@ -454,8 +459,9 @@ def test_a_reminder_left_sending_past_its_lease_becomes_unknown_and_is_never_res
     open_clinic, clinician, room, patient, desk_user
 ):
     _book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 27, 10), desk_user)
-    # a worker claims the confirmation and dies before marking it sent
+    # a worker claims the confirmation, begins its send and dies before marking it sent
     (claimed,) = claim_due_reminders(now=MONDAY, limit=10)
+    assert send_begin(reminder=claimed, now=MONDAY)
 
     within_lease = dispatch_due_reminders(now=MONDAY + timedelta(minutes=9))
     after_lease = dispatch_due_reminders(now=MONDAY + timedelta(minutes=11))
@@ -466,6 +472,33 @@ def test_a_reminder_left_sending_past_its_lease_becomes_unknown_and_is_never_res
     assert claimed.status == ReminderStatus.UNKNOWN
     assert "Check before sending it again" in claimed.last_error
     assert mail.outbox == []
+
+
+def test_a_claimed_reminder_whose_send_never_began_goes_out_once_its_claim_lapses(
+    open_clinic, clinician, room, patient, desk_user
+):
+    _book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 27, 10), desk_user)
+    # a worker claims the confirmation and dies before trying it
+    (claimed,) = claim_due_reminders(now=MONDAY, limit=10)
+    claimed.refresh_from_db()
+    assert claimed.status == ReminderStatus.PENDING
+
+    # another sweep within the claim leaves it alone; the first after the claim lapses sends it
+    assert dispatch_due_reminders(now=MONDAY + timedelta(minutes=1)).sent == 0
+    assert dispatch_due_reminders(now=MONDAY + timedelta(minutes=3)).sent == 1
+    claimed.refresh_from_db()
+    assert claimed.status == ReminderStatus.SENT
+    assert len(mail.outbox) == 1
+
+
+def test_a_send_whose_claim_was_lost_is_not_made(open_clinic, clinician, room, patient, desk_user):
+    _book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 27, 10), desk_user)
+    (stale,) = claim_due_reminders(now=MONDAY, limit=10)
+    # the claim lapsed and a later sweep took the row
+    (fresh,) = claim_due_reminders(now=MONDAY + timedelta(minutes=3), limit=10)
+
+    assert not send_begin(reminder=stale, now=MONDAY + timedelta(minutes=3))
+    assert send_begin(reminder=fresh, now=MONDAY + timedelta(minutes=3))
 
 
 def test_a_failing_provider_is_retried_with_backoff_then_the_reminder_fails(
@@ -788,6 +821,7 @@ def test_a_sweep_of_a_thousand_due_reminders_keeps_its_queries_per_batch_bounded
     assert len(mail.outbox) == 1000
     batches = 1000 // batch + 1  # the last claim finds nothing
     # Per batch: the claim (savepoints, select, update, fetch, links prefetch). Per reminder:
-    # the conditional mark-sent. Plus a constant for leases and the periodic prompts.
+    # the conditional mark-sending as its send begins and the conditional mark-sent. Plus a
+    # constant for leases and the periodic prompts.
     per_batch = 7
-    assert len(queries) <= 20 + per_batch * batches + 1 * 1000
+    assert len(queries) <= 20 + per_batch * batches + 2 * 1000
