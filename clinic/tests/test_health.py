@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db.utils import OperationalError
 
+from clinic import tasks as clinic_tasks
 from clinic.celery import app as celery_app
 from clinic.health import BEAT, SWEEP, WORKER, heartbeat_record
 from clinic.models import WorkerHeartbeat
@@ -118,3 +119,24 @@ def test_beat_runs_the_heartbeat_every_minute():
     entry = celery_app.conf.beat_schedule["worker-heartbeat"]
     assert entry["task"] == record_worker_heartbeat.name
     assert entry["schedule"] == 60.0
+
+
+def test_beat_records_its_own_heartbeat_when_it_starts_and_whenever_it_sends(
+    db, time_machine, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr(celery_app, "send_task", lambda name, *a, **kw: sent.append(name))
+    monkeypatch.setattr(clinic_tasks, "_in_beat", False)
+    time_machine.move_to(NOW, tick=False)
+
+    clinic_tasks.beat_publishes()  # a web process or worker publishing: not beat
+    assert not WorkerHeartbeat.objects.filter(name=BEAT).exists()
+
+    clinic_tasks.announce_beat(sender=type("Service", (), {"app": celery_app})())
+    assert WorkerHeartbeat.objects.get(name=BEAT).last_seen == NOW
+    # and every scheduled job runs once at start, so health shows a live sweep at once
+    assert sorted(sent) == sorted(e["task"] for e in celery_app.conf.beat_schedule.values())
+
+    time_machine.move_to(NOW + timedelta(minutes=1), tick=False)
+    clinic_tasks.beat_publishes()
+    assert WorkerHeartbeat.objects.get(name=BEAT).last_seen == NOW + timedelta(minutes=1)
