@@ -252,12 +252,12 @@ def _reencoded_jpeg(upload) -> bytes:
             # The header gives the size without decoding a single pixel.
             width, height = probe.size
             if width * height > PHOTO_MAX_PIXELS:
-                raise OutcomeRefused(
-                    {
-                        "upload": f"This picture is {width} × {height} pixels "
-                        f"({width * height / 1e6:.0f} megapixels); Mesotrack accepts up to "
-                        f"{PHOTO_MAX_PIXELS // 1_000_000}. Send a smaller photo."
-                    }
+                raise PatientRefused(
+                    "photo_pixels",
+                    f"This picture is {width} × {height} pixels "
+                    f"({width * height / 1e6:.0f} megapixels); Mesotrack accepts up to "
+                    f"{PHOTO_MAX_PIXELS // 1_000_000}. Send a smaller photo.",
+                    field="upload",
                 )
             probe.verify()
         upload.seek(0)
@@ -270,8 +270,10 @@ def _reencoded_jpeg(upload) -> bytes:
             rgb.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE), Image.Resampling.LANCZOS)
     except Image.DecompressionBombError:
         # Pillow's own guard, for pictures far beyond PHOTO_MAX_PIXELS.
-        raise OutcomeRefused(
-            {"upload": "This picture has far too many pixels to be a photo: send a smaller one."}
+        raise PatientRefused(
+            "photo_pixels",
+            "This picture has far too many pixels to be a photo: send a smaller one.",
+            field="upload",
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError):
         raise not_a_picture from None
