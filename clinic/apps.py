@@ -1,10 +1,10 @@
 from django.apps import AppConfig
 
+# Registers the deploy checks. The sign-in audit log's signal receivers live in clinic.accounts,
+# which the middleware and the URLconf import in every process that serves logins.
+from . import checks  # noqa: F401
+
 
 class ClinicConfig(AppConfig):
     name = "clinic"
     verbose_name = "Clinic"
-
-    def ready(self):
-        # Connects the sign-in audit log to Django's and axes' login signals.
-        from . import accounts, checks  # noqa: F401

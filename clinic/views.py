@@ -1,3 +1,5 @@
+"""The clinic app's pages. They compose apps: /healthz reads the reminder outbox of sessions."""
+
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
 from django.shortcuts import render

@@ -61,6 +61,8 @@ def test_secrets_and_local_data_stay_out_of_the_image(entry):
 # The healthcheck command the compose file runs ----------------------------------------------------
 
 
+# transaction=True so conftest restores the data-migration rows afterwards (live_server flushes).
+@pytest.mark.django_db(transaction=True)
 def test_the_web_probe_passes_with_the_documented_allowed_hosts(live_server, settings):
     # .env.example sets ALLOWED_HOSTS=mesotrack.example.org; a probe sent as Host: 127.0.0.1
     # would get 400 (DisallowedHost).
