@@ -37,14 +37,14 @@ def test_the_last_date_of_the_progress_chart_is_not_cut_off(page, staff):
     page.goto(f"/patients/{patient.pk}/outcomes/")
 
     # then each label of the chart lies wholly inside the SVG's drawing area
-    boxes = page.locator('[data-testid="progress-chart"] svg').evaluate(
+    boxes = page.locator('[data-testid="progress-chart"] svg[role="img"]').evaluate(
         """svg => [...svg.querySelectorAll('text')].map(t => {
              const b = t.getBBox();
              return {text: t.textContent, left: b.x, right: b.x + b.width};
            })"""
     )
     width = float(
-        page.locator('[data-testid="progress-chart"] svg').evaluate(
+        page.locator('[data-testid="progress-chart"] svg[role="img"]').evaluate(
             "svg => svg.viewBox.baseVal.width"
         )
     )
