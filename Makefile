@@ -15,6 +15,7 @@ help:
 	@echo "make test-fast  the suite without browser and real-worker tests (the edit-test loop)"
 	@echo "make lint    ruff check + ruff format --check"
 	@echo "make format  apply ruff fixes and formatting"
+	@echo "make bench   benchmark generated clinics (BENCH_SIZES=50,500,5000 patients)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -62,3 +63,8 @@ migrations: $(STAMP)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+
+# Generated clinics of BENCH_SIZES patients (default 50,500,5000), one database each beside
+# DATABASE_URL's (or SQLite files under var/bench/); prints the table, keeps JSON in var/bench/.
+bench: $(STAMP)
+	$(BIN)/python manage.py bench

@@ -1,0 +1,21 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+
+from clinic.management.benchmark import measure, write_json
+
+
+class Command(BaseCommand):
+    help = (
+        "Measure the generated clinic in this database (pages, sweep, optionally HTTP) and "
+        "write the figures as JSON. `make bench` runs it once per size."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", required=True, help="where to write the figures")
+        parser.add_argument("--http", action="store_true", help="also time HTTP under gunicorn")
+
+    def handle(self, *args, http=False, **options):
+        result = measure(http=http)
+        write_json(Path(options["json"]), json.dumps(result, indent=2))

@@ -1,0 +1,853 @@
+"""A generated clinic of any size, for `make bench` (DESIGN.md decision 10).
+
+`seed_scale(patients=N, seed=S)` builds what years of a two-clinician clinic leave behind:
+patients with contact consent, assessments, screenings and re-checks, signed consents, plans
+over the years (finished, stopped, running), booked and signed sessions with injections and
+lots, outcomes, adverse events, maintenance visits and an outbox holding reminders in every
+state. History grows with the number of patients at a fixed pace of new patients a year, so a
+bigger clinic is an older clinic with the same week: exactly what a page that scans the past
+shows up in.
+
+How rows are made. The staff, the formulations (versions published through versioning.py, by
+the formulations demo) and the lots' receipt go through the app's rule functions; the tens of
+thousands of clinical rows are bulk inserts, because the rule functions take a few queries
+each and a 5,000-patient clinic would take an hour. Bulk rows keep every invariant the database
+and the models hold:
+
+- sessions never overlap per clinician, room or patient (PostgreSQL's exclusion constraints);
+  course sessions are 14 days apart, moved at most a few days when the day is full;
+- a signed record is built as `record_sign` builds it: the record first, unsigned, then its
+  injections and lots (the signed-record triggers refuse parts added to a signed record), then
+  whatever signing freezes with it, and only then one UPDATE that sets `signed_at` and the
+  signer on records that are still unsigned (the model guard and the trigger allow exactly that
+  move). The lots named were received before and expire after the session's day and are
+  recalled, if ever, only after the signatures; stock is taken off as signing would;
+- consents, once inserted, are never touched again (they are immutable).
+
+The simple-history tables get no rows for bulk-made data: a benchmark clinic has no edits to
+audit. Reproducible: the same seed on the same day gives the same clinic; idempotent: a second
+run with the same size does nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
+
+from clinic.models import Clinic, OpeningHours, Room, StaffProfile, Weekday, WorkingHours
+from clinic.roles import Role
+from clinic.staff import staff_assign_role
+from formulations import demo as formulations_demo
+from formulations.models import FormulationVersion, Lot, LotStatus, VersionStatus
+from patients.consent import consent_document, consent_texts_for
+from patients.models import (
+    Allergy,
+    Assessment,
+    ConsentSignature,
+    Medication,
+    MedicationClass,
+    OutcomeMeasurement,
+    Patient,
+    Screening,
+    ScreeningRecheck,
+    ScreeningRule,
+    Severity,
+    SexAtBirth,
+)
+from patients.registration import record_number_for
+from sessions.maintenance import add_months
+from sessions.models import (
+    AdverseEvent,
+    Device,
+    Injection,
+    PlanKind,
+    PlanStatus,
+    PlanTemplate,
+    RecordLot,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+    SessionKind,
+    SessionRecord,
+    SessionStatus,
+    Technique,
+    TreatmentPlan,
+    TreatmentSession,
+)
+
+SCALE_EMAIL_DOMAIN = "scale.example"
+SCALE_SUPPLIER = "Scale Compounding Pharmacy"
+# A two-clinician clinic takes on about this many new patients a year (practice estimate:
+# 5,000 patients is about seven years of history).
+NEW_PATIENTS_PER_YEAR = 700
+SLOT = timedelta(minutes=45)
+FIRST_SLOT = time(9, 0)
+SLOTS_PER_CLINICIAN = 10  # 09:00 to 16:45, inside working hours 09:00–17:00
+LOT_EVERY_DAYS = 120
+LOT_SHELF_DAYS = 365
+BATCH = 2000
+STAFF = [
+    # username, display name, role, registration number
+    ("scale-reception", "Sam Scale (reception)", Role.RECEPTION, ""),
+    ("scale-clinician-1", "Dr Ada Scale", Role.CLINICIAN, "GMC 7000001"),
+    ("scale-clinician-2", "Dr Ben Scale", Role.CLINICIAN, "GMC 7000002"),
+    ("scale-admin", "Cleo Scale (admin)", Role.CLINIC_ADMIN, ""),
+]
+GIVEN = {
+    SexAtBirth.FEMALE: [
+        "Amelia", "Olivia", "Isla", "Ava", "Mia", "Grace", "Freya", "Lily", "Sophia", "Emily",
+        "Ella", "Chloe", "Priya", "Aisha", "Zara", "Hannah", "Ruth", "Nadia", "Elena", "Joy",
+    ],
+    SexAtBirth.MALE: [
+        "Oliver", "George", "Noah", "Arthur", "Leo", "Harry", "Oscar", "Jack", "Charlie", "Jacob",
+        "Thomas", "Henry", "Omar", "Ravi", "Daniel", "Samuel", "Luca", "Adam", "Kwame", "Ivan",
+    ],
+}  # fmt: skip
+FAMILY = [
+    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel",
+    "Robinson", "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall",
+    "Wood", "Jackson", "Clarke", "Khan", "Okafor", "Murphy", "Hughes", "Turner", "Bennett",
+    "Shah", "Novak", "Kowalski", "Silva", "Rossi", "Müller", "Byrne", "Quinn", "O'Neill",
+]  # fmt: skip
+ZONES = [("vertex", Decimal("2.0"), 40), ("mid_scalp", Decimal("1.5"), 30)]
+CANCEL_REASON = "The patient called to cancel."
+
+
+class SeedScaleError(Exception):
+    """The database already holds a different clinic, or a scale clinic of another size."""
+
+
+@dataclass
+class _Visit:
+    """One session to place on the calendar: wanted on `day`, placed by `_Calendar`."""
+
+    patient: int  # index into the generated patients
+    plan: int | None  # index into the generated plans
+    sequence: int | None
+    day: date
+    status: str = SessionStatus.COMPLETED
+    starts_at: datetime | None = None
+    clinician: int = 0
+
+
+@dataclass
+class _Plan:
+    patient: int
+    kind: str
+    version: FormulationVersion
+    number: int
+    start: date
+    status: str = PlanStatus.ACTIVE
+    stopped_reason: str = ""
+    visits: list[_Visit] = field(default_factory=list)
+
+
+class _Calendar:
+    """Ten 45-minute slots a day per clinician, Monday to Friday; each clinician works in
+    their own room, so a placed visit never overlaps another for clinician, room or patient
+    (a patient's visits are at least a week apart)."""
+
+    def __init__(self, *, zone, clinicians: int):
+        self.zone = zone
+        self.clinicians = clinicians
+        self.used: dict[date, int] = {}
+
+    def place(self, visit: _Visit, *, latest_shift_days: int = 5) -> bool:
+        day = visit.day
+        for _ in range(latest_shift_days + 1):
+            while day.weekday() >= 5:
+                day += timedelta(days=1)
+            taken = self.used.get(day, 0)
+            if taken < SLOTS_PER_CLINICIAN * self.clinicians:
+                self.used[day] = taken + 1
+                slot, visit.clinician = divmod(taken, self.clinicians)
+                visit.day = day
+                start = datetime.combine(day, FIRST_SLOT, tzinfo=self.zone) + slot * SLOT
+                visit.starts_at = start
+                return True
+            day += timedelta(days=1)
+        return False
+
+
+def scale_patients_count() -> int:
+    return Patient.objects.filter(email__endswith=f"@{SCALE_EMAIL_DOMAIN}").count()
+
+
+def seed_scale(*, patients: int, seed: int = 1, today: date, now: datetime) -> dict:
+    """Build a clinic of `patients` generated patients; returns the rows made per model."""
+    existing = scale_patients_count()
+    if existing == patients:
+        return {}
+    if existing:
+        raise SeedScaleError(
+            f"This database already holds a generated clinic of {existing} patients; build "
+            f"{patients} in a fresh database."
+        )
+    if Patient.objects.exists():
+        raise SeedScaleError(
+            "This database already holds patients that seed_scale did not make; build the "
+            "generated clinic in a database of its own."
+        )
+    with transaction.atomic():
+        clinic = _clinic()
+        staff = [_staff(clinic, *row) for row in STAFF]
+        formulations_demo.seed(clinic=clinic)
+        return _Builder(
+            clinic=clinic, staff=staff, patients=patients, rng=random.Random(seed), today=today
+        ).build(now=now)
+
+
+def _clinic() -> Clinic:
+    clinic = Clinic.current() or Clinic.objects.create(
+        name="Scale Hair Clinic",
+        time_zone="Europe/London",
+        currency="GBP",
+        phone="+442079460000",
+        email="hello@scale.example",
+        address="1 Scale Street\nLondon EC1A 1AA",
+    )
+    if not clinic.opening_hours.exists():
+        OpeningHours.objects.bulk_create(
+            OpeningHours(clinic=clinic, weekday=d, opens=time(9), closes=time(18))
+            for d in range(Weekday.MONDAY, Weekday.SATURDAY)
+        )
+    for name in ("Treatment room 1", "Treatment room 2"):
+        Room.objects.get_or_create(clinic=clinic, name=name)
+    return clinic
+
+
+def _staff(clinic, username, display_name, role, registration) -> StaffProfile:
+    user, created = get_user_model().objects.get_or_create(username=username)
+    if created:
+        user.set_unusable_password()  # the benchmark logs in without a password
+        user.save()
+    profile = StaffProfile.objects.filter(user=user).first() or StaffProfile(
+        user=user, clinic=clinic, display_name=display_name, registration_number=registration
+    )
+    if profile.pk is None or profile.role != role:
+        staff_assign_role(profile=profile, role=role)
+    if role == Role.CLINICIAN and not profile.working_hours.exists():
+        WorkingHours.objects.bulk_create(
+            WorkingHours(staff=profile, weekday=d, starts=time(9), ends=time(17))
+            for d in range(Weekday.MONDAY, Weekday.SATURDAY)
+        )
+    return profile
+
+
+class _Builder:
+    def __init__(self, *, clinic, staff, patients, rng, today):
+        self.clinic, self.rng, self.today = clinic, rng, today
+        self.zone = clinic.zone
+        self.reception, *self.clinicians, self.admin = staff
+        self.count = patients
+        years = max(1.0, patients / NEW_PATIENTS_PER_YEAR)
+        self.start = today - timedelta(days=round(365 * years))
+        self.months = clinic.maintenance_after_months
+        versions = FormulationVersion.objects.filter(status=VersionStatus.PUBLISHED)
+        self.nutrient = versions.get(formulation__name="Nutrient scalp cocktail")
+        self.dht = versions.get(formulation__name="DHT-block scalp cocktail")
+        self.templates = {t.kind: t for t in PlanTemplate.objects.all()}
+        self.made: dict[str, int] = {}
+
+    # Shape ---------------------------------------------------------------------------------
+
+    def build(self, *, now) -> dict:
+        people = [self._person(n) for n in range(self.count)]
+        plans: list[_Plan] = []
+        calendar = _Calendar(zone=self.zone, clinicians=len(self.clinicians))
+        visits: list[_Visit] = []
+        for index, person in enumerate(people):
+            visits.extend(self._history(index, person, plans))
+        # Place in the order the clinic booked them: earliest wanted day first.
+        visits.sort(key=lambda v: (v.day, v.patient))
+        placed = [v for v in visits if calendar.place(v)]
+        self._settle_statuses(placed, plans)
+        patients = self._patients(people)
+        self._clinical(people, patients)
+        plan_rows = self._plans(plans, patients)
+        sessions = self._sessions(placed, plans, patients, plan_rows, now=now)
+        self._records(sessions, plans, plan_rows, now=now)
+        self._reminders(sessions, plans, plan_rows, patients, now=now)
+        return self.made
+
+    def _person(self, n: int) -> dict:
+        rng = self.rng
+        sex = rng.choice([SexAtBirth.FEMALE, SexAtBirth.MALE, SexAtBirth.MALE])
+        joined = self.start + timedelta(days=(self.today - self.start).days * n // self.count)
+        sms = rng.random() < 0.45
+        return {
+            "sex": sex,
+            "given": rng.choice(GIVEN[sex]),
+            "family": rng.choice(FAMILY),
+            "born": joined - timedelta(days=rng.randint(20 * 365, 65 * 365)),
+            "joined": joined,
+            "sms": sms,
+            "channel": "sms" if sms and rng.random() < 0.6 else "email",
+            "dht": sex == SexAtBirth.MALE and rng.random() < 0.3,
+            "kind": rng.choices(
+                [PlanKind.MILD_MODERATE, PlanKind.SEVERE, PlanKind.PREVENTIVE], [70, 15, 15]
+            )[0],
+            "medication": rng.random() < 0.15,
+            "allergy": rng.random() < 0.04,
+        }
+
+    def _history(self, index: int, person: dict, plans: list[_Plan]) -> list[_Visit]:
+        rng = self.rng
+        template = self.templates[person["kind"]]
+        plan = _Plan(
+            patient=index,
+            kind=person["kind"],
+            version=self.dht if person["dht"] else self.nutrient,
+            number=template.number_of_sessions,
+            start=person["joined"] + timedelta(days=rng.randint(7, 21)),
+        )
+        plans.append(plan)
+        plan_index = len(plans) - 1
+        stops_after = rng.randint(1, plan.number - 1) if rng.random() < 0.08 else None
+        visits = []
+        for n in range(plan.number if stops_after is None else stops_after):
+            visit = _Visit(
+                patient=index,
+                plan=plan_index,
+                sequence=n + 1,
+                day=plan.start + timedelta(days=template.interval_days * n),
+            )
+            visits.append(visit)
+            plan.visits.append(visit)
+        if stops_after is not None:
+            plan.status, plan.stopped_reason = PlanStatus.STOPPED, "The patient moved away."
+            return visits
+        # Maintenance: most patients come back at the interval for a while, then drift away.
+        day = visits[-1].day
+        keeps_coming = rng.random() < 0.6
+        while keeps_coming:
+            day = add_months(day, self.months) + timedelta(days=rng.randint(-7, 10))
+            if day > self.today + timedelta(days=30):
+                break
+            visits.append(_Visit(patient=index, plan=None, sequence=None, day=day))
+            keeps_coming = rng.random() < 0.7
+        return visits
+
+    def _settle_statuses(self, placed: list[_Visit], plans: list[_Plan]) -> None:
+        """Past visits happened (a few were missed), today's are in the clinic or on their way,
+        later ones are booked; a plan is completed once its last course visit is signed."""
+        rng = self.rng
+        for visit in placed:
+            if visit.day < self.today:
+                roll = rng.random()
+                visit.status = (
+                    SessionStatus.NO_SHOW if roll < 0.02 and visit.sequence != 1 else "completed"
+                )
+            elif visit.day == self.today:
+                visit.status = rng.choice([SessionStatus.CHECKED_IN, SessionStatus.CONFIRMED])
+            else:
+                visit.status = rng.choice([SessionStatus.SCHEDULED, SessionStatus.CONFIRMED])
+        for plan in plans:
+            plan.visits = [v for v in plan.visits if v.starts_at is not None]
+            if plan.status == PlanStatus.STOPPED or not plan.visits:
+                if not plan.visits:
+                    plan.status, plan.stopped_reason = PlanStatus.STOPPED, "Never started."
+                continue
+            done = all(v.status in ("completed", SessionStatus.NO_SHOW) for v in plan.visits)
+            if done and plan.visits[-1].status == SessionStatus.COMPLETED:
+                plan.status = PlanStatus.COMPLETED
+
+    # Rows ----------------------------------------------------------------------------------
+
+    def _bulk(self, model, rows: list) -> list:
+        made = model.objects.bulk_create(rows, batch_size=BATCH)
+        self.made[model._meta.label] = self.made.get(model._meta.label, 0) + len(made)
+        return made
+
+    def _patients(self, people: list[dict]) -> list[Patient]:
+        rows = []
+        for n, person in enumerate(people):
+            consent_at = datetime.combine(person["joined"], time(10), tzinfo=self.zone)
+            rows.append(
+                Patient(
+                    record_number=f"S{n:019d}",  # replaced by the number from the pk below
+                    given_name=person["given"],
+                    family_name=person["family"],
+                    date_of_birth=person["born"],
+                    sex_at_birth=person["sex"],
+                    email=f"patient{n}@{SCALE_EMAIL_DOMAIN}",
+                    mobile=f"+4477009{n % 100000:05d}",
+                    preferred_channel=person["channel"],
+                    email_consent_at=consent_at,
+                    sms_consent_at=consent_at if person["sms"] else None,
+                )
+            )
+        patients = self._bulk(Patient, rows)
+        for patient in patients:
+            patient.record_number = record_number_for(patient.pk)
+        Patient.objects.bulk_update(patients, ["record_number"], batch_size=BATCH)
+        return patients
+
+    def _clinical(self, people: list[dict], patients: list[Patient]) -> None:
+        """Assessment, screening and signed consent on the day each patient joined; a few
+        current medicines and allergies (what the screening rules read)."""
+        clinician = self.clinicians[0].user
+        questions = sorted(
+            {r.question_key for r in ScreeningRule.objects.filter(is_active=True)} - {""}
+        )
+        no_answers = dict.fromkeys(questions, False)
+        assessments, screenings, medications, allergies = [], [], [], []
+        for person, patient in zip(people, patients, strict=True):
+            female = person["sex"] == SexAtBirth.FEMALE
+            assessments.append(
+                Assessment(
+                    patient=patient,
+                    assessed_on=person["joined"],
+                    diagnosis="L65.9" if female else "L64.9",
+                    scale="ludwig" if female else "norwood",
+                    scale_value="II" if female else self.rng.choice(["II", "III", "IV"]),
+                    zones=["vertex", "mid_scalp"],
+                    clinician=clinician,
+                )
+            )
+            screenings.append(
+                Screening(
+                    patient=patient,
+                    screened_on=person["joined"],
+                    clinician=clinician,
+                    answers=no_answers,
+                    findings=[],
+                )
+            )
+            if person["medication"]:
+                medications.append(
+                    Medication(
+                        patient=patient,
+                        name="Minoxidil tablets",
+                        medication_class=MedicationClass.OTHER,
+                        dose="2.5 mg daily",
+                        started_on=person["joined"] - timedelta(days=200),
+                        recorded_by=clinician,
+                    )
+                )
+            if person["allergy"]:
+                allergies.append(
+                    Allergy(
+                        patient=patient,
+                        substance="Latex",
+                        severity=Severity.MILD,
+                        reaction="Rash",
+                        recorded_by=clinician,
+                    )
+                )
+        self.assessments = self._bulk(Assessment, assessments)
+        self.screenings = {s.patient_id: s for s in self._bulk(Screening, screenings)}
+        self._bulk(Medication, medications)
+        self._bulk(Allergy, allergies)
+        self._consents(people, patients, clinician)
+
+    def _consents(self, people, patients, witness) -> None:
+        documents = {}
+        for version in (self.nutrient, self.dht):
+            texts = consent_texts_for(formulation_version=version)
+            documents[version.pk] = (
+                texts,
+                consent_document(texts=texts, formulation_version=version),
+            )
+        rows, texts_of = [], []
+        for person, patient in zip(people, patients, strict=True):
+            version = self.dht if person["dht"] else self.nutrient
+            texts, document = documents[version.pk]
+            rows.append(
+                ConsentSignature(
+                    patient=patient,
+                    formulation_version=version,
+                    text_signed=document,
+                    typed_name=f"{person['given']} {person['family']}",
+                    confirmed=True,
+                    signed_at=datetime.combine(person["joined"], time(10, 30), tzinfo=self.zone),
+                    witness=witness,
+                )
+            )
+            texts_of.append(texts)
+        signatures = self._bulk(ConsentSignature, rows)
+        through = ConsentSignature.texts.through
+        self._bulk(
+            through,
+            [
+                through(consentsignature_id=s.pk, consenttext_id=t.pk)
+                for s, texts in zip(signatures, texts_of, strict=True)
+                for t in texts
+            ],
+        )
+
+    def _plans(self, plans: list[_Plan], patients: list[Patient]) -> list[TreatmentPlan]:
+        assessment_of = {a.patient_id: a for a in self.assessments}
+        rows = []
+        for plan in plans:
+            patient = patients[plan.patient]
+            template = self.templates[plan.kind]
+            completed_at = due_on = None
+            if plan.status == PlanStatus.COMPLETED:
+                last = plan.visits[-1]
+                completed_at = last.starts_at + SLOT
+                due_on = add_months(last.day, self.months)
+            rows.append(
+                TreatmentPlan(
+                    patient=patient,
+                    assessment=assessment_of[patient.pk],
+                    indication="Androgenic alopecia",
+                    template=template,
+                    formulation_version=plan.version,
+                    technique=Technique.NAPPAGE,
+                    device=Device.MESOGUN,
+                    target_depth_mm=Decimal("2.0"),
+                    number_of_sessions=plan.number,
+                    interval_days=template.interval_days,
+                    price_per_session=Decimal("150.00"),
+                    currency=self.clinic.currency,
+                    status=plan.status,
+                    stopped_reason=plan.stopped_reason,
+                    completed_at=completed_at,
+                    maintenance_due_on=due_on,
+                    created_by=self.clinicians[0],
+                )
+            )
+        return self._bulk(TreatmentPlan, rows)
+
+    def _sessions(self, placed, plans, patients, plan_rows, *, now) -> list[TreatmentSession]:
+        rooms = list(Room.objects.filter(clinic=self.clinic).order_by("name"))
+        rows = []
+        self.visit_of: dict[int, _Visit] = {}
+        for visit in placed:
+            clinician = self.clinicians[visit.clinician]
+            plan = plans[visit.plan] if visit.plan is not None else None
+            status = visit.status
+            extra = {}
+            if status == SessionStatus.CHECKED_IN:
+                extra = {"checked_in_at": now, "confirmed_at": now}
+            elif status == SessionStatus.CONFIRMED:
+                extra = {"confirmed_at": visit.starts_at - timedelta(days=1)}
+            rows.append(
+                TreatmentSession(
+                    patient=patients[visit.patient],
+                    clinician=clinician,
+                    room=rooms[visit.clinician % len(rooms)],
+                    starts_at=visit.starts_at,
+                    ends_at=visit.starts_at + SLOT,
+                    # A visit that is signed below is still checked in until its signature.
+                    status=SessionStatus.CHECKED_IN if status == "completed" else status,
+                    plan=plan_rows[visit.plan] if plan is not None else None,
+                    sequence=visit.sequence,
+                    kind=SessionKind.TREATMENT,
+                    status_changed_by=self.reception.user,
+                    **extra,
+                )
+            )
+        # Cancelled bookings free their slot, so they may sit where a later booking went.
+        cancelled = [v for v in placed if v.day < self.today and self.rng.random() < 0.05]
+        for visit in cancelled:
+            starts_at = visit.starts_at - timedelta(days=2)
+            rows.append(
+                TreatmentSession(
+                    patient=patients[visit.patient],
+                    clinician=self.clinicians[visit.clinician],
+                    room=rooms[visit.clinician % len(rooms)],
+                    starts_at=starts_at,
+                    ends_at=starts_at + SLOT,
+                    status=SessionStatus.CANCELLED_BY_PATIENT,
+                    status_reason=CANCEL_REASON,
+                    cancelled_at=starts_at - timedelta(days=1),
+                    kind=SessionKind.TREATMENT,
+                    status_changed_by=self.reception.user,
+                )
+            )
+        sessions = self._bulk(TreatmentSession, rows)
+        for visit, session in zip(placed, sessions, strict=False):
+            self.visit_of[session.pk] = visit
+        return sessions
+
+    # Signed records ------------------------------------------------------------------------
+
+    def _lots(self, days_by_version: dict[int, list[date]]) -> dict[tuple[int, date], Lot]:
+        """A lot of each version every four months, received before the first session it
+        serves and expiring a year later; the lot of a day is the newest one received by it."""
+        lot_of: dict[tuple[int, date], Lot] = {}
+        for version in (self.nutrient, self.dht):
+            days = sorted(set(days_by_version.get(version.pk, [])))
+            if not days:
+                continue
+            received = days[0] - timedelta(days=10)
+            lots, n = [], 0
+            while received <= days[-1]:
+                n += 1
+                lots.append(
+                    Lot(
+                        version=version,
+                        lot_number=f"SC{version.pk}-{received:%y%m}-{n:03d}",
+                        supplier=SCALE_SUPPLIER,
+                        received_on=received,
+                        expires_on=received + timedelta(days=LOT_SHELF_DAYS),
+                        quantity_received=0,
+                        quantity_remaining=0,
+                    )
+                )
+                received += timedelta(days=LOT_EVERY_DAYS)
+            lots = self._bulk(Lot, lots)
+            current = 0
+            for day in days:
+                while current + 1 < len(lots) and lots[current + 1].received_on <= day:
+                    current += 1
+                lot_of[(version.pk, day)] = lots[current]
+        return lot_of
+
+    def _records(self, sessions, plans, plan_rows, *, now) -> None:
+        signed = [
+            s
+            for s in sessions
+            if s.pk in self.visit_of and self.visit_of[s.pk].status == "completed"
+        ]
+        version_of = {p.pk: p.formulation_version for p in plan_rows}
+        patient_version = {p.patient_id: p.formulation_version for p in plan_rows}
+
+        def version_for(session):
+            return version_of.get(session.plan_id) or patient_version[session.patient_id]
+
+        days_by_version: dict[int, list[date]] = {}
+        for session in signed:
+            days_by_version.setdefault(version_for(session).pk, []).append(
+                self.visit_of[session.pk].day
+            )
+        lot_of = self._lots(days_by_version)
+        rng = self.rng
+        # 1. The records, unsigned, as record_start opens them.
+        records = self._bulk(
+            SessionRecord,
+            [
+                SessionRecord(
+                    session=s,
+                    clinician=self.clinicians[self.visit_of[s.pk].clinician],
+                    formulation_version=version_for(s),
+                    pain_score=rng.choice([1, 2, 2, 3, 3, 4, 5]),
+                    aftercare_given=self.clinic.aftercare_template,
+                )
+                for s in signed
+            ],
+        )
+        # 2. Their injections and lots (stock comes off as signing takes it).
+        screening_on = self._screenings_for(signed)
+        injections, uses, taken = [], [], {}
+        rechecks = []
+        for record, session in zip(records, signed, strict=True):
+            version = record.formulation_version
+            lot = lot_of[(version.pk, self.visit_of[session.pk].day)]
+            zones = ZONES if version.pk == self.nutrient.pk else ZONES[:1]
+            volume = Decimal("0")
+            for zone, zone_volume, points in zones:
+                zone_volume = zone_volume if version.pk == self.nutrient.pk else Decimal("1.0")
+                volume += zone_volume
+                injections.append(
+                    Injection(
+                        record=record,
+                        zone=zone,
+                        volume_ml=zone_volume,
+                        depth_mm=Decimal("2.0"),
+                        technique=Technique.NAPPAGE,
+                        device=Device.MESOGUN,
+                        needle_gauge=32,
+                        injection_points=points,
+                    )
+                )
+            uses.append(RecordLot(record=record, lot=lot, volume_ml=volume, units_used=1))
+            taken[lot.pk] = taken.get(lot.pk, 0) + 1
+            rechecks.append(
+                ScreeningRecheck(
+                    screening=screening_on[session.pk],
+                    checked_on=self.visit_of[session.pk].day,
+                    answers={},
+                    clinician=record.clinician.user,
+                )
+            )
+        self._bulk(Injection, injections)
+        self._bulk(RecordLot, uses)
+        self._bulk(ScreeningRecheck, rechecks)
+        lots = list(Lot.objects.filter(pk__in=taken))
+        for lot in lots:
+            # Each lot was ordered to cover its four months with a little to spare.
+            lot.quantity_received = taken[lot.pk] + 10
+            lot.quantity_remaining = 10
+        Lot.objects.bulk_update(lots, ["quantity_received", "quantity_remaining"])
+        # 3. The signature: one UPDATE of records still unsigned, as record_sign's last step.
+        ids = [r.pk for r in records]
+        ends = TreatmentSession.objects.filter(pk=OuterRef("session_id")).values("ends_at")
+        for start in range(0, len(ids), BATCH):
+            SessionRecord.objects.filter(
+                pk__in=ids[start : start + BATCH], signed_at__isnull=True
+            ).update(signed_at=Subquery(ends), signed_by=F("clinician"))
+        TreatmentSession.objects.filter(pk__in=[s.pk for s in signed]).update(
+            status=SessionStatus.COMPLETED
+        )
+        # A recall, after the signatures: the oldest lot of the nutrient cocktail.
+        oldest = Lot.objects.filter(supplier=SCALE_SUPPLIER).order_by("received_on").first()
+        if oldest is not None:
+            Lot.objects.filter(pk=oldest.pk).update(
+                status=LotStatus.RECALLED,
+                status_reason="Supplier recall: sterility not assured.",
+                recalled_on=oldest.expires_on - timedelta(days=30),
+                recalled_by=self.admin.user,
+            )
+        self._outcomes_and_events(signed, records)
+
+    def _screenings_for(self, signed) -> dict[int, Screening]:
+        """The screening each signed visit was re-checked against: the patient's latest one,
+        and a new screening on the day of a visit once the last one has lapsed."""
+        valid = timedelta(days=self.clinic.screening_valid_days)
+        by_patient = sorted(signed, key=lambda s: (s.patient_id, s.starts_at))
+        latest = {pid: s.screened_on for pid, s in self.screenings.items()}
+        new_on: dict[int, date] = {}
+        for session in by_patient:
+            day = self.visit_of[session.pk].day
+            if day - latest[session.patient_id] >= valid:
+                latest[session.patient_id] = day
+                new_on[session.pk] = day
+        join = next(iter(self.screenings.values()))
+        fresh = self._bulk(
+            Screening,
+            [
+                Screening(
+                    patient_id=by_session.patient_id,
+                    screened_on=day,
+                    clinician_id=join.clinician_id,
+                    answers=join.answers,
+                    findings=[],
+                )
+                for by_session, day in ((s, new_on[s.pk]) for s in by_patient if s.pk in new_on)
+            ],
+        )
+        fresh_of = {(f.patient_id, f.screened_on): f for f in fresh}
+        current = dict(self.screenings)
+        screening_on = {}
+        for session in by_patient:
+            if session.pk in new_on:
+                current[session.patient_id] = fresh_of[(session.patient_id, new_on[session.pk])]
+            screening_on[session.pk] = current[session.patient_id]
+        return screening_on
+
+    def _outcomes_and_events(self, signed, records) -> None:
+        rng = self.rng
+        outcomes, events = [], []
+        for record, session in zip(records, signed, strict=True):
+            visit = self.visit_of[session.pk]
+            if visit.sequence == 1 or (visit.sequence is not None and visit.sequence % 6 == 0):
+                outcomes.append(
+                    OutcomeMeasurement(
+                        patient_id=session.patient_id,
+                        measured_on=visit.day,
+                        zone="vertex",
+                        session=session,
+                        density_per_cm2=Decimal(rng.randint(110, 170)),
+                        global_assessment=None if visit.sequence == 1 else rng.randint(0, 2),
+                        is_baseline=visit.sequence == 1,
+                        recorded_by=record.clinician.user,
+                    )
+                )
+            if rng.random() < 0.03:
+                serious = rng.random() < 0.03
+                reported = session.ends_at + timedelta(hours=rng.randint(1, 72))
+                events.append(
+                    AdverseEvent(
+                        session=session,
+                        patient_id=session.patient_id,
+                        event_type=rng.choice(["pain", "erythema", "oedema", "bruising"]),
+                        onset_on=visit.day,
+                        severity="severe" if serious else "mild",
+                        ctcae_grade=3 if serious else 1,
+                        serious=serious,
+                        causality="probable",
+                        outcome="resolved",
+                        lot=None,
+                        reported_at=reported,
+                        reported_by=record.clinician.user,
+                        admins_notified_at=reported if serious else None,
+                        acknowledged_at=reported + timedelta(hours=2) if serious else None,
+                        acknowledged_by=self.admin.user if serious else None,
+                    )
+                )
+        # A patient has one baseline per zone: only their first course's first visit.
+        seen, baselines = set(), []
+        for outcome in outcomes:
+            if outcome.is_baseline:
+                if outcome.patient_id in seen:
+                    continue
+                seen.add(outcome.patient_id)
+            baselines.append(outcome)
+        self._bulk(OutcomeMeasurement, baselines)
+        self._bulk(AdverseEvent, events)
+
+    # The outbox ----------------------------------------------------------------------------
+
+    def _reminders(self, sessions, plans, plan_rows, patients, *, now) -> None:
+        """Every booking's reminders as the sweep left them: sent (a few failed, expired,
+        cancelled or of unknown fate) before now, pending after."""
+        rng = self.rng
+        channel_of = {p.pk: p.preferred_channel for p in patients}
+        rows = []
+
+        def add(kind, session, due_at, *, plan=None, past_status=ReminderStatus.SENT):
+            patient_id = session.patient_id if session is not None else plan.patient_id
+            row = Reminder(
+                kind=kind,
+                channel=channel_of[patient_id],
+                patient_id=patient_id,
+                session=session,
+                plan=plan,
+                due_at=due_at,
+                send_after=due_at,
+            )
+            if due_at <= now:
+                roll = rng.random()
+                status = past_status
+                if status == ReminderStatus.SENT:
+                    if roll < 0.02:
+                        status = ReminderStatus.FAILED
+                    elif roll < 0.03:
+                        status = ReminderStatus.UNKNOWN
+                    elif roll < 0.04:
+                        status = ReminderStatus.EXPIRED
+                row.status = status
+                row.attempts = 5 if status == ReminderStatus.FAILED else 1
+                row.claimed_at = due_at
+                if status == ReminderStatus.SENT:
+                    row.sent_at = due_at
+                    row.provider_id = f"scale-{len(rows)}"
+                elif status == ReminderStatus.FAILED:
+                    row.last_error = "The provider refused the message. Gave up after 5 attempts."
+                elif status == ReminderStatus.UNKNOWN:
+                    row.last_error = "Still sending after 10 minutes."
+            rows.append(row)
+
+        confirmed_plans = set()
+        for session in sessions:
+            if session.status == SessionStatus.CANCELLED_BY_PATIENT:
+                add(
+                    ReminderKind.APPOINTMENT,
+                    session,
+                    session.starts_at - timedelta(hours=24),
+                    past_status=ReminderStatus.CANCELLED,
+                )
+                add(ReminderKind.CANCELLATION, session, session.cancelled_at)
+                continue
+            if session.plan_id is not None and session.plan_id not in confirmed_plans:
+                confirmed_plans.add(session.plan_id)
+                add(ReminderKind.BOOKING_CONFIRMATION, session, session.starts_at - timedelta(7))
+            add(ReminderKind.APPOINTMENT, session, session.starts_at - timedelta(hours=24))
+            if session.starts_at > now:
+                add(ReminderKind.APPOINTMENT, session, session.starts_at - timedelta(hours=48))
+            if self.visit_of.get(session.pk) and self.visit_of[session.pk].status == "completed":
+                add(ReminderKind.AFTERCARE, session, session.ends_at)
+        for plan in plan_rows:
+            if plan.maintenance_due_on is not None and plan.maintenance_due_on <= self.today:
+                due_at = datetime.combine(plan.maintenance_due_on, time(10), tzinfo=self.zone)
+                add(ReminderKind.MAINTENANCE, None, due_at, plan=plan)
+        self._bulk(Reminder, rows)
