@@ -21,7 +21,9 @@ class ClinicTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        token = None
         try:
+            token = Clinic.current_for_request()
             request.clinic = Clinic.current()
         except DatabaseError:
             # Let /healthz answer 503 with the reason instead of failing here.
@@ -32,6 +34,8 @@ class ClinicTimezoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+            if token is not None:
+                Clinic.release_request(token)
 
 
 def second_factor_exempt(view):

@@ -1,4 +1,5 @@
 import zoneinfo
+from contextvars import ContextVar
 from datetime import date, time
 
 from django.conf import settings
@@ -31,6 +32,11 @@ DEFAULT_AFTERCARE = (
     "Small red marks, mild swelling or tenderness are common and fade within a day or two.\n"
     "Call the clinic if you notice spreading redness, heat, pus, fever or worsening pain."
 )
+
+
+# The clinic a request works for, read once by ClinicTimezoneMiddleware: rule functions that ask
+# Clinic.current() during the request get that row instead of reading it again.
+_request_clinic: ContextVar["Clinic | None"] = ContextVar("request_clinic", default=None)
 
 
 class Clinic(models.Model):
@@ -150,7 +156,16 @@ class Clinic(models.Model):
 
     @classmethod
     def current(cls) -> "Clinic | None":
-        return cls.objects.order_by("pk").first()
+        return _request_clinic.get() or cls.objects.order_by("pk").first()
+
+    @classmethod
+    def current_for_request(cls):
+        """Read the clinic once for a request; returns a token for `release_request`."""
+        return _request_clinic.set(cls.objects.order_by("pk").first())
+
+    @staticmethod
+    def release_request(token) -> None:
+        _request_clinic.reset(token)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

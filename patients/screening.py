@@ -90,6 +90,9 @@ def evaluate_screening(
         lines = list(formulation_version.lines.select_related("ingredient"))
     categories = {line.ingredient.category for line in lines}
     age = age_on(born=patient.date_of_birth, on_date=on_date)
+    # Read once for all the rules that look at them (one query each, not one per rule).
+    medications = [m for m in patient.medications.all() if m.voided_at is None]
+    assessments = [a for a in patient.assessments.all() if a.voided_at is None]
 
     findings = []
     for rule in rules_for(patient=patient):
@@ -104,12 +107,12 @@ def evaluate_screening(
                 fires = age < int(rule.trigger_value)
                 detail = f"Age {age} on {on_date:%d %b %Y}."
             case RuleTrigger.MEDICATION:
-                names = _medicines_of_classes(patient, rule.trigger_value.split(","), on_date)
+                names = _medicines_of_classes(medications, rule.trigger_value.split(","), on_date)
                 fires = said_yes or bool(names)
                 if names:
                     detail = f"Current medicine: {', '.join(names)}."
             case RuleTrigger.DIAGNOSIS:
-                codes = _diagnoses_starting(patient, rule.trigger_value)
+                codes = _diagnoses_starting(assessments, rule.trigger_value)
                 fires = said_yes or bool(codes)
                 if codes:
                     detail = f"Recorded diagnosis: {', '.join(codes)}."
@@ -126,22 +129,12 @@ def evaluate_screening(
     return findings
 
 
-def _medicines_of_classes(patient: Patient, classes: list[str], on_date: date) -> list[str]:
-    return [
-        m.name
-        for m in patient.medications.all()
-        if m.voided_at is None and m.medication_class in classes and m.is_taken_on(on_date)
-    ]
+def _medicines_of_classes(medications, classes: list[str], on_date: date) -> list[str]:
+    return [m.name for m in medications if m.medication_class in classes and m.is_taken_on(on_date)]
 
 
-def _diagnoses_starting(patient: Patient, prefix: str) -> list[str]:
-    return sorted(
-        {
-            a.diagnosis
-            for a in patient.assessments.all()
-            if a.voided_at is None and a.diagnosis.startswith(prefix)
-        }
-    )
+def _diagnoses_starting(assessments, prefix: str) -> list[str]:
+    return sorted({a.diagnosis for a in assessments if a.diagnosis.startswith(prefix)})
 
 
 def _allergy_matches(patient: Patient, lines) -> list[str]:

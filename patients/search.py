@@ -15,8 +15,9 @@ PHONE_LIKE = re.compile(r"^\s*\+?[\d\s().-]{6,}$")
 def patient_search(*, query: str) -> QuerySet[Patient]:
     """Patients matching every word of the query, by name, record number or phone digits.
 
-    "ann smi" finds Ann Smith; "MT000123", "mt123" or "123" find by record number; "07700 900123"
-    or "+44 7700 900123" find by mobile (6+ digits).
+    "ann smi" finds Ann Smith (a word of one or two letters matches the start of a name, longer
+    ones any part of it); an address with "@" finds by email; "MT000123", "mt123" or "123" find
+    by record number; "07700 900123" or "+44 7700 900123" find by mobile (6+ digits).
     """
     patients = Patient.objects.filter(archived_at__isnull=True)
     query = query.strip()
@@ -36,7 +37,18 @@ def patient_search(*, query: str) -> QuerySet[Patient]:
         return patients.filter(condition)
     condition = Q()
     for word in query.split():
-        condition &= (
-            Q(given_name__icontains=word) | Q(family_name__icontains=word) | Q(email__iexact=word)
-        )
+        condition &= _name_word(word)
     return patients.filter(condition)
+
+
+# Trigram indexes (migration 0008) serve a contains-match from three letters; a shorter word
+# would scan every patient and match half of them, so it matches the start of a name instead.
+TRIGRAM = 3
+
+
+def _name_word(word: str) -> Q:
+    if "@" in word:
+        return Q(email__iexact=word)
+    if len(word) < TRIGRAM:
+        return Q(given_name__istartswith=word) | Q(family_name__istartswith=word)
+    return Q(given_name__icontains=word) | Q(family_name__icontains=word)

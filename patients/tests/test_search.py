@@ -50,3 +50,40 @@ def test_archived_patients_are_not_listed(people):
     people["ann"].archived_at = "2026-11-01T10:00Z"
     people["ann"].save()
     assert found("smith") == {"Bob"}
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("jo", {"Cat"}),  # the start of Jones
+        ("ne", set()),  # two letters inside a name are too few to mean it
+        ("c jon", {"Cat"}),
+    ],
+)
+def test_a_word_of_one_or_two_letters_matches_the_start_of_a_name(people, query, names):
+    assert found(query) == names
+
+
+def test_a_patient_is_found_by_their_email_address(people):
+    people["cat"].email = "cat.jones@example.org"
+    people["cat"].save()
+    assert found("Cat.Jones@example.org") == {"Cat"}
+
+
+@pytest.mark.django_db
+def test_name_and_phone_searches_can_use_the_trigram_indexes_on_postgresql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("trigram indexes are PostgreSQL's")
+    with connection.cursor() as cursor:
+        # A table of a few rows is always scanned; forbid that to see which index serves it.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plans = []
+        for query in ("smith", "07700 900123"):
+            # Unordered: on a tiny table the planner would walk the name index for the order.
+            sql, params = patient_search(query=query).order_by().query.sql_with_params()
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plans.append(" ".join(row[0] for row in cursor.fetchall()))
+    assert "patient_family_name_trgm" in plans[0]
+    assert "patient_mobile_trgm" in plans[1]
