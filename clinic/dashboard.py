@@ -49,7 +49,7 @@ def dashboard_for(
         if hours:
             board.clinicians_on_duty.append((profile, hours))
     if role in (Role.RECEPTION, Role.CLINIC_ADMIN):
-        board.reception = reception_panels(clinic=clinic, today=today)
+        board.reception = reception_panels(clinic=clinic, today=today, now=now)
     if role == Role.CLINICIAN and staff is not None and now is not None:
         board.unsigned_records = list(unsigned_records_overdue(clinician=staff, now=now))
     if role == Role.CLINIC_ADMIN:

@@ -61,7 +61,11 @@ from patients.models import (
     SexAtBirth,
 )
 from patients.registration import record_number_for
-from sessions.maintenance import add_months
+from sessions.booking.maintenance import (
+    add_months,
+    maintenance_due_after,
+    maintenance_prompt_on,
+)
 from sessions.models import (
     AdverseEvent,
     Device,
@@ -268,6 +272,12 @@ class _Builder:
         visits.sort(key=lambda v: (v.day, v.patient))
         placed = [v for v in visits if calendar.place(v)]
         self._settle_statuses(placed, plans)
+        self.last_visit: dict[int, date] = {}
+        for visit in placed:
+            if visit.status == "completed":
+                self.last_visit[visit.patient] = max(
+                    self.last_visit.get(visit.patient, visit.day), visit.day
+                )
         patients = self._patients(people)
         self._clinical(people, patients)
         plan_rows = self._plans(plans, patients)
@@ -488,11 +498,14 @@ class _Builder:
         for plan in plans:
             patient = patients[plan.patient]
             template = self.templates[plan.kind]
-            completed_at = due_on = None
+            completed_at = due_on = prompt_on = None
             if plan.status == PlanStatus.COMPLETED:
-                last = plan.visits[-1]
-                completed_at = last.starts_at + SLOT
-                due_on = add_months(last.day, self.months)
+                completed_at = plan.visits[-1].starts_at + SLOT
+                # As signing leaves it: due from the last visit, maintenance ones included.
+                due_on = maintenance_due_after(
+                    clinic=self.clinic, visit_on=self.last_visit[plan.patient]
+                )
+                prompt_on = due_on
             rows.append(
                 TreatmentPlan(
                     patient=patient,
@@ -511,6 +524,7 @@ class _Builder:
                     stopped_reason=plan.stopped_reason,
                     completed_at=completed_at,
                     maintenance_due_on=due_on,
+                    maintenance_prompt_on=prompt_on,
                     created_by=self.clinicians[0],
                 )
             )
@@ -846,8 +860,14 @@ class _Builder:
                 add(ReminderKind.APPOINTMENT, session, session.starts_at - timedelta(hours=48))
             if self.visit_of.get(session.pk) and self.visit_of[session.pk].status == "completed":
                 add(ReminderKind.AFTERCARE, session, session.ends_at)
+        # The latest maintenance prompt each due course has had; the next one waits its turn.
+        prompted = []
         for plan in plan_rows:
             if plan.maintenance_due_on is not None and plan.maintenance_due_on <= self.today:
-                due_at = datetime.combine(plan.maintenance_due_on, time(10), tzinfo=self.zone)
+                day = maintenance_prompt_on(clinic=self.clinic, plan=plan, today=self.today)
+                due_at = datetime.combine(day, time(10), tzinfo=self.zone)
                 add(ReminderKind.MAINTENANCE, None, due_at, plan=plan)
+                plan.maintenance_prompt_on = add_months(day, self.months)
+                prompted.append(plan)
+        TreatmentPlan.objects.bulk_update(prompted, ["maintenance_prompt_on"], batch_size=BATCH)
         self._bulk(Reminder, rows)

@@ -36,8 +36,6 @@ from clinic.models import Clinic
 from clinic.seed_scale import SCALE_SUPPLIER
 from formulations.models import Formulation, Lot, LotStatus
 from patients.models import Patient
-from sessions import reminders as sweep
-from sessions.messaging import SmsBackend
 from sessions.models import (
     PatientLink,
     Reminder,
@@ -47,6 +45,8 @@ from sessions.models import (
     SessionStatus,
     TreatmentSession,
 )
+from sessions.outreach import sweep
+from sessions.outreach.messaging import SmsBackend
 
 # A page is timed this many times (fewer when one run is slow) and the median reported.
 PAGE_RUNS = 7

@@ -128,8 +128,13 @@ class ReceptionPanels:
     maintenance_overdue: int
 
 
-def reception_panels(*, clinic: Clinic, today: date) -> ReceptionPanels:
-    """Dashboard panels for reception: today by status, tomorrow's unconfirmed, overdue recalls."""
+def reception_panels(
+    *, clinic: Clinic, today: date, now: datetime | None = None
+) -> ReceptionPanels:
+    """Dashboard panels for reception: today by status, tomorrow's unconfirmed, overdue recalls.
+
+    `now` decides which bookings count as still to come for the recall count (default: the
+    start of `today`)."""
     from django.db.models import Count
 
     def day_bounds(day: date):
@@ -158,5 +163,7 @@ def reception_panels(*, clinic: Clinic, today: date) -> ReceptionPanels:
             (label, counts[value]) for value, label in SessionStatus.choices if counts.get(value)
         ],
         unconfirmed_tomorrow=tomorrow,
-        maintenance_overdue=maintenance_overdue_count(clinic=clinic, today=today),
+        maintenance_overdue=maintenance_overdue_count(
+            clinic=clinic, today=today, now=now or localise(clinic=clinic, day=today, at=time(0))
+        ),
     )

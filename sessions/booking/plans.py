@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 
 from clinic.models import Clinic, Room, StaffProfile
+from sessions.booking.maintenance import maintenance_reschedule
 from sessions.booking.scheduling import (
     BookingRefused,
     local_date,
@@ -159,7 +160,7 @@ def plan_activate(*, plan: TreatmentPlan) -> TreatmentPlan:
     return plan
 
 
-def plan_complete(*, plan: TreatmentPlan) -> TreatmentPlan:
+def plan_complete(*, clinic: Clinic, plan: TreatmentPlan) -> TreatmentPlan:
     """Close the course; maintenance is then due from its last completed session."""
     if plan.status != PlanStatus.ACTIVE:
         raise BookingRefused("plan", "Only an active plan can be completed.")
@@ -167,8 +168,18 @@ def plan_complete(*, plan: TreatmentPlan) -> TreatmentPlan:
         raise BookingRefused(
             "plan", "A course can only be completed after at least one completed session."
         )
-    plan.status = PlanStatus.COMPLETED
-    plan.save(update_fields=["status"])
+    with transaction.atomic():
+        plan.status = PlanStatus.COMPLETED
+        plan.save(update_fields=["status"])
+        last = (
+            plan.sessions.filter(status=SessionStatus.COMPLETED)
+            .order_by("-starts_at")
+            .values_list("starts_at", flat=True)
+            .first()
+        )
+        maintenance_reschedule(
+            clinic=clinic, patient_id=plan.patient_id, visit_on=last.astimezone(clinic.zone).date()
+        )
     return plan
 
 

@@ -31,7 +31,7 @@ from sessions.booking.forms import (
     SlotSearchForm,
     StopPlanForm,
 )
-from sessions.booking.maintenance import contact_attempt_log, maintenance_due
+from sessions.booking.maintenance import contact_attempt_log, maintenance_list
 from sessions.booking.plans import plan_complete, plan_course, plan_create, plan_progress, plan_stop
 from sessions.booking.scheduling import BookingRefused
 from sessions.models import TreatmentPlan, TreatmentSession
@@ -497,7 +497,7 @@ def plan_stop_view(request, pk: int):
 def plan_complete_view(request, pk: int):
     plan = get_object_or_404(TreatmentPlan, pk=pk)
     try:
-        plan_complete(plan=plan)
+        plan_complete(clinic=request.clinic, plan=plan)
     except BookingRefused as refusal:
         messages.error(request, refusal.message)
     else:
@@ -514,11 +514,16 @@ def plan_complete_view(request, pk: int):
 def maintenance(request):
     if (missing := _clinic_or_400(request)) is not None:
         return missing
-    rows = maintenance_due(clinic=request.clinic, today=timezone.localdate())
+    recall = maintenance_list(clinic=request.clinic, today=timezone.localdate(), now=timezone.now())
     return render(
         request,
         "sessions/maintenance.html",
-        {"rows": rows, "form": ContactAttemptForm(), "today": timezone.localdate()},
+        {
+            "recall": recall,
+            "page": recall.page(request.GET.get("page")),
+            "form": ContactAttemptForm(),
+            "today": timezone.localdate(),
+        },
     )
 
 

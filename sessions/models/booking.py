@@ -152,10 +152,13 @@ class TreatmentPlan(models.Model):
     currency = models.CharField(max_length=3, default="GBP")
     status = models.CharField(max_length=10, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
     stopped_reason = models.TextField(blank=True)
-    # Set when the course completes: the last course session's date + the clinic's maintenance
-    # interval (practice default 4 months); the maintenance list and prompts read it.
+    # Set when the course completes and again at each maintenance visit: the visit's date + the
+    # clinic's maintenance interval (practice default 4 months), and the day the next prompt
+    # goes out (booking/maintenance.py). The recall list and the prompts read them, never the
+    # patient's history.
     completed_at = models.DateTimeField(null=True, blank=True)
     maintenance_due_on = models.DateField(null=True, blank=True)
+    maintenance_prompt_on = models.DateField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         "clinic.StaffProfile", on_delete=models.PROTECT, related_name="plans_written"
     )
@@ -165,6 +168,18 @@ class TreatmentPlan(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["maintenance_due_on"],
+                name="plan_maintenance_due_idx",
+                condition=Q(status="completed"),
+            ),
+            models.Index(
+                fields=["maintenance_prompt_on"],
+                name="plan_maintenance_prompt_idx",
+                condition=Q(status="completed"),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(target_depth_mm__gte=1) & Q(target_depth_mm__lte=4),

@@ -2,7 +2,7 @@
 with a booking change. A step of every sweep; the unique constraints and existence checks make a
 second run in the same minute create nothing."""
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
@@ -10,14 +10,12 @@ from clinic.models import Clinic
 from patients.clearance import screening_lapses_on
 from patients.models import Screening
 
-from ..booking.maintenance import add_months
+from ..booking.maintenance import add_months, maintenance_prompt_on, maintenance_prompts_due
 from ..models import (
-    PlanStatus,
     Reminder,
     ReminderKind,
     ReminderStatus,
     SessionKind,
-    SessionStatus,
     TreatmentPlan,
     TreatmentSession,
 )
@@ -28,53 +26,17 @@ from .rows import BOOKED, clinic_or_current, follow_up_at, reminder_row, reminde
 RESCREENING_NOTICE_DAYS = 14
 
 
-def maintenance_prompt_on(
-    *, clinic: Clinic, plan: TreatmentPlan, last_visit_on: date | None, today: date
-) -> date | None:
-    """The latest maintenance prompt date on or before `today`, or None if none is due.
-
-    Due on plan.maintenance_due_on, then every maintenance interval; a visit after the course
-    (a maintenance session) starts the interval again from that visit.
-    """
-    months = clinic.maintenance_after_months
-    anchor = plan.maintenance_due_on
-    if anchor is None:
-        return None
-    if last_visit_on is not None and add_months(last_visit_on, months) > anchor:
-        anchor = add_months(last_visit_on, months)
-    if anchor > today:
-        return None
-    due, step = anchor, 0
-    while add_months(anchor, (step + 1) * months) <= today:
-        step += 1
-        due = add_months(anchor, step * months)
-    return due
-
-
 def _maintenance_plans(*, clinic: Clinic, now: datetime) -> list[Reminder | None]:
+    """A prompt for each course whose maintenance is due (booking/maintenance.py decides) and
+    whose next prompt date has come; the next prompt then moves one interval on."""
     today = now.astimezone(clinic.zone).date()
     plans = list(
-        TreatmentPlan.objects.filter(status=PlanStatus.COMPLETED).select_related("patient")
+        maintenance_prompts_due(today=today, now=now)
+        .select_related("patient")
+        .select_for_update(of=("self",))
     )
     if not plans:
         return []
-    patient_ids = {p.patient_id for p in plans}
-    # A later booked session means the patient is coming back: no prompt.
-    booked = set(
-        TreatmentSession.objects.filter(
-            patient_id__in=patient_ids, status__in=BOOKED, starts_at__gt=now
-        ).values_list("patient_id", flat=True)
-    )
-    last_visits: dict[int, date] = {}
-    completed = TreatmentSession.objects.filter(
-        patient_id__in=patient_ids, status=SessionStatus.COMPLETED
-    ).values_list("patient_id", "plan_id", "starts_at")
-    last_course: dict[int, datetime] = {}
-    for patient_id, plan_id, starts_at in completed:
-        day = starts_at.astimezone(clinic.zone).date()
-        last_visits[patient_id] = max(last_visits.get(patient_id, day), day)
-        if plan_id is not None:
-            last_course[plan_id] = max(last_course.get(plan_id, starts_at), starts_at)
     existing = set(
         Reminder.objects.filter(kind=ReminderKind.MAINTENANCE, plan__in=plans)
         .exclude(status=ReminderStatus.CANCELLED)
@@ -82,26 +44,8 @@ def _maintenance_plans(*, clinic: Clinic, now: datetime) -> list[Reminder | None
     )
     rows = []
     for plan in plans:
-        if plan.patient_id in booked or plan.patient.archived_at is not None:
-            continue
-        if plan.maintenance_due_on is None and plan.pk in last_course:
-            # Older plans completed before maintenance_due_on was stored: the recall list's rule.
-            last_on = last_course[plan.pk].astimezone(clinic.zone).date()
-            plan.maintenance_due_on = add_months(last_on, clinic.maintenance_after_months)
-        visit = last_visits.get(plan.patient_id)
-        course_end = last_course.get(plan.pk)
-        # Only a visit after the course counts as maintenance.
-        if (
-            visit is not None
-            and course_end is not None
-            and visit <= course_end.astimezone(clinic.zone).date()
-        ):
-            visit = None
-        prompt_on = maintenance_prompt_on(
-            clinic=clinic, plan=plan, last_visit_on=visit, today=today
-        )
-        if prompt_on is None:
-            continue
+        prompt_on = maintenance_prompt_on(clinic=clinic, plan=plan, today=today)
+        plan.maintenance_prompt_on = add_months(prompt_on, clinic.maintenance_after_months)
         due_at = follow_up_at(clinic=clinic, day=prompt_on)
         if (plan.pk, due_at) in existing:
             continue
@@ -115,6 +59,7 @@ def _maintenance_plans(*, clinic: Clinic, now: datetime) -> list[Reminder | None
                 now=now,
             )
         )
+    TreatmentPlan.objects.bulk_update(plans, ["maintenance_prompt_on"])
     return rows
 
 

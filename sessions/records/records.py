@@ -14,7 +14,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.urls import reverse
 
 from clinic.models import Clinic, StaffProfile
@@ -30,7 +29,7 @@ from patients.clearance import (
     pre_session_clearance,
 )
 from patients.consent import consent_missing
-from sessions.booking.maintenance import add_months
+from sessions.booking.maintenance import maintenance_reschedule
 from sessions.models import (
     Device,
     Injection,
@@ -515,12 +514,15 @@ def record_sign(*, record: SessionRecord, by, now: datetime) -> SessionRecord:
         # The aftercare message commits with the signature (reminder outbox, issue 7).
         reminders_on_session_completed(session=session, now=now, clinic=clinic)
         if session.plan_id is not None:
-            _complete_course_if_last(session=session, clinic=clinic, now=now)
+            _complete_course_if_last(session=session, now=now)
+        if clinic is not None:
+            # The course's last session, or a maintenance visit: maintenance is due again
+            # from this visit (the one rule, booking/maintenance.py).
+            maintenance_reschedule(clinic=clinic, patient_id=session.patient_id, visit_on=day)
     return record
 
 
-def _complete_course_if_last(*, session: TreatmentSession, clinic: Clinic | None, now) -> None:
-
+def _complete_course_if_last(*, session: TreatmentSession, now) -> None:
     plan = TreatmentPlan.objects.select_for_update().get(pk=session.plan_id)
     if plan.status not in (PlanStatus.DRAFT, PlanStatus.ACTIVE):
         return
@@ -532,13 +534,9 @@ def _complete_course_if_last(*, session: TreatmentSession, clinic: Clinic | None
     last_of_course = session.sequence is not None and session.sequence == plan.number_of_sessions
     if not (last_of_course or (not still_to_come and completed >= plan.number_of_sessions)):
         return
-    last = sessions.filter(status=SessionStatus.COMPLETED).aggregate(last=Max("starts_at"))["last"]
-    zone = clinic.zone if clinic else None
-    months = clinic.maintenance_after_months if clinic else 4  # practice default (DOMAIN.md)
     plan.status = PlanStatus.COMPLETED
     plan.completed_at = now
-    plan.maintenance_due_on = add_months(last.astimezone(zone).date(), months)
-    plan.save(update_fields=["status", "completed_at", "maintenance_due_on"])
+    plan.save(update_fields=["status", "completed_at"])
 
 
 # Addenda --------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def test_demo_treatment_is_only_planned_for_patients_the_gate_does_not_block(db)
 def test_the_demo_has_a_completed_course_due_for_maintenance(db):
     clinic = seed_all()
 
-    rows = maintenance_due(clinic=clinic, today=TODAY)
+    rows = maintenance_due(clinic=clinic, today=TODAY, now=WEDNESDAY)
 
     assert len(rows) == 1
     assert rows[0].plan.status == PlanStatus.COMPLETED

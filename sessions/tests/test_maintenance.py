@@ -6,7 +6,12 @@ import pytest
 import time_machine
 
 from clinic.roles import Role
-from sessions.booking.maintenance import add_months, maintenance_due, maintenance_overdue_count
+from sessions.booking.maintenance import (
+    add_months,
+    maintenance_due,
+    maintenance_overdue_count,
+    maintenance_reschedule,
+)
 from sessions.models import ContactAttempt, PlanStatus, SessionStatus
 from sessions.tests.conftest import MONDAY, at
 from sessions.tests.factories import (
@@ -25,6 +30,7 @@ def clock():
 
 
 def completed_course(clinic, last_on: date, **kw):
+    """A course whose last session on `last_on` was signed (signing reschedules maintenance)."""
     plan = TreatmentPlanFactory(status=PlanStatus.COMPLETED, **kw)
     TreatmentSessionFactory(
         plan=plan,
@@ -32,6 +38,7 @@ def completed_course(clinic, last_on: date, **kw):
         status=SessionStatus.COMPLETED,
         starts_at=at(clinic, last_on.year, last_on.month, last_on.day, 10),
     )
+    maintenance_reschedule(clinic=clinic, patient_id=plan.patient_id, visit_on=last_on)
     return plan
 
 
@@ -45,13 +52,13 @@ def test_maintenance_is_due_four_months_after_the_last_course_session(clinic):
     soon = completed_course(clinic, date(2026, 8, 10))  # due 10 Dec: within 30 days
     completed_course(clinic, date(2026, 9, 30))  # due 30 Jan: not yet
 
-    rows = maintenance_due(clinic=clinic, today=TODAY)
+    rows = maintenance_due(clinic=clinic, today=TODAY, now=MONDAY)
 
     assert [(r.plan, r.due_on, r.overdue) for r in rows] == [
         (overdue, date(2026, 11, 1), True),
         (soon, date(2026, 12, 10), False),
     ]
-    assert maintenance_overdue_count(clinic=clinic, today=TODAY) == 1
+    assert maintenance_overdue_count(clinic=clinic, today=TODAY, now=MONDAY) == 1
 
 
 def test_the_clinic_setting_changes_when_maintenance_is_due(clinic):
@@ -59,7 +66,7 @@ def test_the_clinic_setting_changes_when_maintenance_is_due(clinic):
     clinic.save()
     completed_course(clinic, date(2026, 7, 1))
 
-    assert maintenance_due(clinic=clinic, today=TODAY) == []
+    assert maintenance_due(clinic=clinic, today=TODAY, now=MONDAY) == []
 
 
 def test_a_course_still_running_is_not_on_the_list(clinic):
@@ -67,14 +74,14 @@ def test_a_course_still_running_is_not_on_the_list(clinic):
     plan.status = PlanStatus.ACTIVE
     plan.save()
 
-    assert maintenance_due(clinic=clinic, today=TODAY) == []
+    assert maintenance_due(clinic=clinic, today=TODAY, now=MONDAY) == []
 
 
 def test_a_patient_with_a_session_booked_after_the_course_is_left_off(clinic):
     plan = completed_course(clinic, date(2026, 7, 1))
     TreatmentSessionFactory(patient=plan.patient, starts_at=at(clinic, 2026, 11, 30, 10))
 
-    assert maintenance_due(clinic=clinic, today=TODAY) == []
+    assert maintenance_due(clinic=clinic, today=TODAY, now=MONDAY) == []
 
 
 def test_reception_logs_a_contact_attempt(client_as, clinic):
@@ -125,3 +132,68 @@ def test_the_dashboard_counts_overdue_maintenance(client_as, clinic):
     page = client_as(Role.RECEPTION).get("/").content.decode()
 
     assert '<p class="display-6 mb-0" data-testid="maintenance-overdue">2</p>' in page
+
+
+def test_after_a_maintenance_visit_the_recall_list_and_the_prompt_agree(open_clinic, clinic):
+    """Issue 11: after one maintenance visit the patient was sent "time for your next visit"
+    yet had dropped off reception's recall list. Both now ask booking/maintenance.py."""
+    from django.core import mail
+
+    from sessions.models import Reminder, ReminderKind
+    from sessions.outreach.sweep import dispatch_due_reminders
+
+    # given a course that ended on 2 March and a maintenance visit, signed, on 6 July
+    plan = completed_course(clinic, date(2026, 3, 2))
+    plan.patient.email_consent_at = at(clinic, 2026, 1, 5, 9)
+    plan.patient.save(update_fields=["email_consent_at"])
+    TreatmentSessionFactory(
+        patient=plan.patient, status=SessionStatus.COMPLETED, starts_at=at(clinic, 2026, 7, 6, 10)
+    )
+    maintenance_reschedule(clinic=clinic, patient_id=plan.patient_id, visit_on=date(2026, 7, 6))
+
+    # when the sweep runs on 23 November
+    dispatch_due_reminders(now=MONDAY)
+
+    # then the prompt went out for 6 November and the recall list shows the same due date
+    prompt = Reminder.objects.get(plan=plan, kind=ReminderKind.MAINTENANCE)
+    assert prompt.due_at.astimezone(clinic.zone).date() == date(2026, 11, 6)
+    assert "next visit" in mail.outbox[0].subject
+    rows = maintenance_due(clinic=clinic, today=TODAY, now=MONDAY)
+    assert [(r.plan, r.due_on, r.last_visit_on, r.overdue) for r in rows] == [
+        (plan, date(2026, 11, 6), date(2026, 7, 6), True)
+    ]
+
+
+def test_a_later_visit_moves_maintenance_on_and_an_older_one_signed_late_does_not(clinic):
+    plan = completed_course(clinic, date(2026, 3, 2))
+
+    maintenance_reschedule(clinic=clinic, patient_id=plan.patient_id, visit_on=date(2026, 7, 6))
+    maintenance_reschedule(clinic=clinic, patient_id=plan.patient_id, visit_on=date(2026, 5, 1))
+
+    plan.refresh_from_db()
+    assert (plan.maintenance_due_on, plan.maintenance_prompt_on) == (
+        date(2026, 11, 6),
+        date(2026, 11, 6),
+    )
+
+
+def test_an_archived_patient_is_not_recalled(clinic):
+    plan = completed_course(clinic, date(2026, 7, 1))
+    plan.patient.archived_at = MONDAY
+    plan.patient.save(update_fields=["archived_at"])
+
+    assert maintenance_due(clinic=clinic, today=TODAY, now=MONDAY) == []
+
+
+def test_the_list_is_paginated_and_counted_once(client_as, clinic):
+    for n in range(55):
+        completed_course(clinic, date(2026, 7, 1) if n % 2 else date(2026, 8, 10))
+    client = client_as(Role.RECEPTION)
+
+    first = client.get("/maintenance/").content.decode()
+    second = client.get("/maintenance/?page=2").content.decode()
+
+    assert first.count('data-testid="maintenance-row"') == 50
+    assert second.count('data-testid="maintenance-row"') == 5
+    assert "<strong>55</strong> due, <strong>27</strong> of them overdue" in first
+    assert "Page 2 of 2" in second

@@ -251,9 +251,9 @@ def test_stopping_a_plan_cancels_its_coming_sessions_with_the_reason(
     assert (plan.status, plan.stopped_reason) == (PlanStatus.STOPPED, "Patient moved away")
 
 
-def test_a_course_cannot_be_completed_before_any_session_is(plan):
+def test_a_course_cannot_be_completed_before_any_session_is(open_clinic, plan):
     with pytest.raises(BookingRefused):
-        plan_complete(plan=plan)
+        plan_complete(clinic=open_clinic, plan=plan)
 
 
 def test_progress_counts_done_and_remaining_sessions(open_clinic, plan):

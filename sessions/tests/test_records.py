@@ -29,6 +29,7 @@ from sessions.models import (
     SessionRecord,
     SessionStatus,
     SignedRecordError,
+    TreatmentPlan,
 )
 from sessions.records import records
 from sessions.records.forms import InjectionForm
@@ -454,15 +455,54 @@ def test_signing_the_last_session_completes_the_course_and_sets_maintenance(
     assert plan.completed_at == second_start + timedelta(minutes=30)
     # 7 December 2026 + the clinic's 4 months.
     assert plan.maintenance_due_on == date(2027, 4, 7)
-    rows = maintenance_due(clinic=clinic, today=date(2027, 4, 1))
+    rows = maintenance_due(clinic=clinic, today=date(2027, 4, 1), now=second_start)
     assert [(r.plan, r.due_on) for r in rows] == [(plan, date(2027, 4, 7))]
+
+
+def test_signing_a_maintenance_visit_moves_maintenance_due_from_it(
+    signed, clinician, room, lot, clinic
+):
+    # given a completed course, due for maintenance on 1 February 2027
+    plan = signed.session.plan
+    TreatmentPlan.objects.filter(pk=plan.pk).update(
+        status=PlanStatus.COMPLETED, maintenance_due_on=date(2027, 2, 1)
+    )
+    visit_start = datetime(2027, 2, 3, 10, 0, tzinfo=UTC)
+    visit = TreatmentSessionFactory(
+        patient=plan.patient, clinician=clinician, room=room, starts_at=visit_start,
+        status="checked_in",
+    )  # fmt: skip
+    screening = plan.patient.screenings.get()
+    screening.screened_on = date(2027, 1, 20)
+    screening.save(update_fields=["screened_on"])
+    ScreeningRecheckFactory(screening=screening, checked_on=date(2027, 2, 3))
+    record = records.record_start(
+        session=visit,
+        clinician=clinician,
+        now=visit_start + timedelta(minutes=5),
+        formulation_version=plan.formulation_version,
+    )
+    _complete(record, lot)
+
+    # when the maintenance visit is signed
+    records.record_sign(record=record, by=clinician, now=visit_start + timedelta(minutes=30))
+
+    # then maintenance falls due four months after it, and the patient leaves the list till then
+    plan.refresh_from_db()
+    assert (plan.maintenance_due_on, plan.maintenance_prompt_on) == (
+        date(2027, 6, 3),
+        date(2027, 6, 3),
+    )
+    assert maintenance_due(clinic=clinic, today=date(2027, 2, 4), now=visit_start) == []
 
 
 def test_maintenance_uses_the_stored_due_date_over_the_computed_one(signed, clinic):
     plan = signed.session.plan
     plan.status, plan.maintenance_due_on = PlanStatus.COMPLETED, date(2027, 2, 1)
     plan.save()
-    rows = maintenance_due(clinic=clinic, today=date(2027, 1, 15))
+    rows = maintenance_due(
+        clinic=clinic, today=date(2027, 1, 15), now=datetime(2027, 1, 15, tzinfo=UTC)
+    )
     assert [r.due_on for r in rows] == [date(2027, 2, 1)]
 
 

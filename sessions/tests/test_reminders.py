@@ -645,8 +645,8 @@ def _completed_plan(plan, *, last_session_at, due_on):
         status=SessionStatus.COMPLETED,
     )
     plan.status = PlanStatus.COMPLETED
-    plan.maintenance_due_on = due_on
-    plan.save(update_fields=["status", "maintenance_due_on"])
+    plan.maintenance_due_on = plan.maintenance_prompt_on = due_on
+    plan.save(update_fields=["status", "maintenance_due_on", "maintenance_prompt_on"])
     return plan
 
 
