@@ -81,6 +81,30 @@ def patient_link_issue(*, session: TreatmentSession, now: datetime) -> str:
     return patient_link_url(link=link)
 
 
+def patient_links_issue(*, sessions: list[TreatmentSession], now: datetime) -> None:
+    """Give each session without a live link of its own one, in a single INSERT (the sweep does
+    this for a whole batch before rendering it). The links land in `session.live_links`, which
+    the sweep's claim prefetched."""
+    missing: dict[int, list[TreatmentSession]] = {}
+    for session in sessions:
+        live = getattr(session, "live_links", [])
+        if not any(link.expires_at == session.starts_at > now for link in live):
+            missing.setdefault(session.pk, []).append(session)
+    made = PatientLink.objects.bulk_create(
+        PatientLink(
+            public_id=secrets.token_urlsafe(9),
+            nonce=secrets.token_urlsafe(9),
+            patient_id=same[0].patient_id,
+            session_id=pk,
+            expires_at=same[0].starts_at,
+        )
+        for pk, same in missing.items()
+    )
+    for link in made:
+        for session in missing[link.session_id]:
+            session.live_links = [*getattr(session, "live_links", []), link]
+
+
 def patient_link_resolve(*, token: str, now: datetime) -> PatientLink:
     """The live link a token names, or PatientLinkInvalid saying why not."""
     try:

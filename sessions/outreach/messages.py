@@ -11,13 +11,14 @@ from django.template.loader import render_to_string
 from icalendar import Calendar, Event
 
 from clinic.models import Clinic
+from patients.models import Channel
 
 from ..models import (
     Reminder,
     ReminderKind,
     TreatmentSession,
 )
-from .links import patient_link_issue, patient_link_url
+from .links import patient_link_issue, patient_link_url, patient_links_issue
 from .preferences import patient_zone
 from .rows import APPOINTMENT_KINDS, BOOKED, ICS_KINDS
 
@@ -56,6 +57,25 @@ def _course_sessions(*, session: TreatmentSession, now: datetime) -> list[Treatm
     )
 
 
+def _carries_link(reminder: Reminder, *, now: datetime) -> bool:
+    """An appointment still to come: its message carries the patient's link."""
+    session = reminder.session
+    return (
+        session is not None
+        and reminder.kind in APPOINTMENT_KINDS
+        and session.status in BOOKED
+        and session.starts_at > now
+    )
+
+
+def reminders_prepare_links(*, reminders: list[Reminder], now: datetime) -> None:
+    """Issue the links a batch of reminders will carry, all at once (one INSERT, not two
+    queries per message)."""
+    patient_links_issue(
+        sessions=[r.session for r in reminders if _carries_link(r, now=now)], now=now
+    )
+
+
 def reminder_context(*, reminder: Reminder, clinic: Clinic, now: datetime) -> dict:
     """What the templates may use. Deliberately no formulation, diagnosis or plan detail: SMS
     travel in clear text and land on lock screens."""
@@ -80,12 +100,7 @@ def reminder_context(*, reminder: Reminder, clinic: Clinic, now: datetime) -> di
         own_zone = "" if str(zone) == str(clinic.zone) else f" ({zone} time)"
         context["when"] = f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}{own_zone}"
         context["when_short"] = _when_short(session, zone=zone, clinic=clinic)
-    if (
-        session is not None
-        and reminder.kind in APPOINTMENT_KINDS
-        and session.status in BOOKED
-        and session.starts_at > now
-    ):
+    if _carries_link(reminder, now=now):
         # The claim prefetched the session's live links; issuing queries only when none fits.
         live = [
             link
@@ -140,8 +155,13 @@ def appointment_ics(
 
 
 def render_reminder(*, reminder: Reminder, clinic: Clinic, now: datetime) -> Message:
+    """What the reminder's own channel sends, and nothing more: an SMS is one short text; an
+    email is a subject, a text and an HTML part, with an .ics for appointments."""
     context = reminder_context(reminder=reminder, clinic=clinic, now=now)
     base = f"reminders/{reminder.kind}"
+    if reminder.channel == Channel.SMS:
+        sms = render_to_string(f"{base}.sms.txt", context).strip()
+        return Message(subject="", text="", html="", sms=sms, ics=None)
     ics = None
     if reminder.session is not None and reminder.kind in ICS_KINDS:
         ics = appointment_ics(
@@ -155,6 +175,6 @@ def render_reminder(*, reminder: Reminder, clinic: Clinic, now: datetime) -> Mes
         subject=" ".join(render_to_string(f"{base}.subject.txt", context).split()),
         text=render_to_string(f"{base}.txt", context),
         html=render_to_string(f"{base}.html", context),
-        sms=render_to_string(f"{base}.sms.txt", context).strip(),
+        sms="",
         ics=ics,
     )

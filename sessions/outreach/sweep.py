@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Case, CharField, F, Prefetch, Q, Value, When
 
 from clinic.models import Clinic
 from patients.models import Channel
@@ -32,7 +32,7 @@ from ..models import (
     ReminderStatus,
 )
 from . import messaging
-from .messages import Message, render_reminder
+from .messages import Message, reminders_prepare_links, render_reminder
 from .preferences import channel_refusal, send_after_for
 from .prompts import reminders_generate_periodic
 from .rows import AFTERCARE_WITHIN, APPOINTMENT_KINDS, BOOKED, EXPIRING_KINDS, clinic_or_current
@@ -206,9 +206,61 @@ def backoff(*, attempts: int) -> timedelta:
     return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
 
 
-def send_reminder(*, reminder: Reminder, now: datetime, clinic: Clinic | None = None) -> str | None:
+class SentMarks:
+    """Rows the provider accepted, marked `sent` together: one conditional UPDATE per batch
+    instead of one commit per reminder. Until `flush` they stay `sending`, so a worker killed
+    in between leaves them to the lease (`unknown`), exactly like a row killed mid-send: a
+    reminder that may have gone out is never sent twice."""
+
+    def __init__(self):
+        self.provider_ids: dict[int, str] = {}
+
+    def add(self, reminder: Reminder, provider_id: str) -> None:
+        self.provider_ids[reminder.pk] = str(provider_id)[:100]
+
+    def flush(self, *, now: datetime) -> list[int]:
+        """Mark the rows still `sending` as sent; returns the ids that were not (the lease ran
+        out meanwhile and they are `unknown` now: left for staff)."""
+        if not self.provider_ids:
+            return []
+        ids = list(self.provider_ids)
+        with transaction.atomic():
+            # The same guard as _finish, for the whole batch: rows still ours, locked first so
+            # a lease sweep cannot turn one unknown between the read and the write.
+            still = list(
+                Reminder.objects.select_for_update()
+                .filter(pk__in=ids, status=ReminderStatus.SENDING)
+                .values_list("pk", flat=True)
+            )
+            if still:
+                Reminder.objects.filter(pk__in=still).update(
+                    status=ReminderStatus.SENT,
+                    sent_at=now,
+                    provider_id=Case(
+                        *(When(pk=pk, then=Value(self.provider_ids[pk])) for pk in still),
+                        output_field=CharField(),
+                    ),
+                    attempts=F("attempts") + 1,
+                    last_error="",
+                    updated_at=now,
+                )
+        self.provider_ids.clear()
+        lapsed = sorted(set(ids) - set(still))
+        for pk in lapsed:
+            logger.warning("Reminder %s was sent after its lease ran out", pk)
+        return lapsed
+
+
+def send_reminder(
+    *,
+    reminder: Reminder,
+    now: datetime,
+    clinic: Clinic | None = None,
+    marks: SentMarks | None = None,
+) -> str | None:
     """Send one claimed row; returns the SweepResult field it counts under, or None when its
-    claim was lost before the send began."""
+    claim was lost before the send began. With `marks`, a sent row is marked with the others
+    of its batch when the caller flushes them."""
     clinic = clinic_or_current(clinic)
     if not send_begin(reminder=reminder, now=now):
         return None
@@ -238,6 +290,9 @@ def send_reminder(*, reminder: Reminder, now: datetime, clinic: Clinic | None = 
         return _failed(
             reminder, clinic=clinic, now=now, reason=f"Sending failed ({type(exc).__name__})."
         )
+    if marks is not None:
+        marks.add(reminder, provider_id)
+        return "sent"
     if not _finish(
         reminder,
         now=now,
@@ -306,16 +361,22 @@ def dispatch_due_reminders(
         batch = claim_due_reminders(now=now, limit=batch_size)
         if not batch:
             break
+        reminders_prepare_links(reminders=batch, now=now)
         waiting = [r.pk for r in batch]
+        marks = SentMarks()
         try:
             for reminder in batch:
                 waiting.remove(reminder.pk)
-                outcome = send_reminder(reminder=reminder, now=now, clinic=clinic)
+                outcome = send_reminder(reminder=reminder, now=now, clinic=clinic, marks=marks)
                 if outcome is not None:
                     result.add(outcome)
         finally:
-            # A soft time limit or a crash mid-batch: the row being sent stays `sending` (its
-            # fate is unknown), the ones not yet tried are handed back at once.
+            # A soft time limit or a crash mid-batch: the rows sent so far are marked, the row
+            # being sent stays `sending` (its fate is unknown), the ones not yet tried are
+            # handed back at once.
+            lapsed = marks.flush(now=now)
+            result.sent -= len(lapsed)
+            result.unknown += len(lapsed)
             _release(waiting, now=now)
         if len(batch) < batch_size:
             break

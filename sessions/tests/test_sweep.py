@@ -1,0 +1,95 @@
+"""The sweep's cost per reminder: what it renders, how it marks, how it issues links."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core import mail
+
+from patients.tests.factories import PatientFactory
+from sessions.models import PatientLink, Reminder, ReminderKind, ReminderStatus, TreatmentSession
+from sessions.outreach import sweep
+from sessions.outreach.messages import render_reminder
+from sessions.tests.conftest import MONDAY
+
+CONSENTED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def _due(clinician, room, count: int, *, channel: str = "email") -> list[Reminder]:
+    rows = []
+    for n in range(count):
+        patient = PatientFactory(
+            email_consent_at=CONSENTED, sms_consent_at=CONSENTED, mobile=f"+4477009{n:05d}"
+        )
+        session = TreatmentSession.objects.create(
+            patient=patient,
+            clinician=clinician,
+            room=room,
+            starts_at=MONDAY + timedelta(days=3, hours=n),
+            ends_at=MONDAY + timedelta(days=3, hours=n, minutes=45),
+        )
+        rows.append(
+            Reminder.objects.create(
+                kind=ReminderKind.APPOINTMENT,
+                channel=channel,
+                patient=patient,
+                session=session,
+                due_at=MONDAY,
+                send_after=MONDAY,
+            )
+        )
+    return rows
+
+
+def test_an_sms_reminder_renders_only_its_text(open_clinic, clinician, room):
+    (reminder,) = _due(clinician, room, 1, channel="sms")
+
+    message = render_reminder(reminder=reminder, clinic=open_clinic, now=MONDAY)
+
+    assert "/r/" in message.sms
+    assert (message.subject, message.text, message.html, message.ics) == ("", "", "", None)
+
+
+def test_an_email_reminder_has_its_parts_and_the_invitation(open_clinic, clinician, room):
+    (reminder,) = _due(clinician, room, 1)
+
+    message = render_reminder(reminder=reminder, clinic=open_clinic, now=MONDAY)
+
+    assert message.subject and "/r/" in message.text and "<" in message.html
+    assert b"BEGIN:VEVENT" in message.ics
+
+
+@pytest.mark.parametrize("count", [1, 40])
+def test_a_sweep_costs_the_same_queries_for_one_reminder_as_for_forty(
+    open_clinic, clinician, room, count, django_assert_max_num_queries
+):
+    _due(clinician, room, count)
+
+    with django_assert_max_num_queries(20):
+        result = sweep.dispatch_due_reminders(now=MONDAY)
+
+    assert result.sent == count == len(mail.outbox)
+    assert Reminder.objects.filter(status=ReminderStatus.SENT).count() == count
+    # one link per appointment, each in the message its patient got
+    links = PatientLink.objects.all()
+    assert links.count() == count
+    assert all(any(link.public_id in m.body for link in links) for m in mail.outbox)
+
+
+def test_a_row_that_became_unknown_before_the_batch_was_marked_stays_unknown(
+    open_clinic, clinician, room
+):
+    first, second = _due(clinician, room, 2)
+    claimed = sweep.claim_due_reminders(now=MONDAY, limit=10)
+    marks = sweep.SentMarks()
+    for reminder in claimed:
+        marks.add(reminder, f"provider-{reminder.pk}")
+    # the lease ran out on the second one while the batch was still being sent
+    Reminder.objects.filter(pk=second.pk).update(status=ReminderStatus.UNKNOWN)
+
+    lapsed = marks.flush(now=MONDAY)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert lapsed == [second.pk]
+    assert (first.status, first.provider_id, first.attempts) == ("sent", f"provider-{first.pk}", 1)
+    assert (second.status, second.provider_id) == ("unknown", "")
