@@ -45,11 +45,15 @@ def _valid_days() -> int:
 
 
 def latest_screening(*, patient: Patient, on_date: date) -> Screening | None:
-    return (
+    screening = (
         Screening.objects.filter(patient=patient, voided_at__isnull=True, screened_on__lte=on_date)
         .order_by("-screened_on", "-pk")
         .first()
     )
+    if screening is not None:
+        # The caller's row (and whatever it has prefetched) serves the evaluation: no re-read.
+        screening.patient = patient
+    return screening
 
 
 def screening_lapses_on(*, screening: Screening) -> date:

@@ -140,7 +140,8 @@ def _diagnoses_starting(assessments, prefix: str) -> list[str]:
 def _allergy_matches(patient: Patient, lines) -> list[str]:
     """Plain-words matches between the patient's allergies and the version's ingredients."""
     matches = []
-    allergies = [a for a in patient.allergies.select_related("ingredient") if a.voided_at is None]
+    # .all(): a page that prefetched the allergies (with their ingredient) is not asked again.
+    allergies = [a for a in patient.allergies.all() if a.voided_at is None]
     for allergy in allergies:
         allergy_names = set()
         if allergy.ingredient_id:

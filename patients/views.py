@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -115,6 +116,16 @@ def patient_edit(request, patient_id: int):
 def patient_clinical(request, patient_id: int):
     patient = clinical_patient_or_404(request, patient_id)
     user = request.user
+    # Read once for the page's lists and the clearance, which evaluates the same rows.
+    prefetch_related_objects(
+        [patient],
+        Prefetch("allergies", queryset=Allergy.objects.select_related("ingredient")),
+        "medications",
+        Prefetch(
+            "assessments",
+            queryset=Assessment.objects.select_related("clinician__staff_profile"),
+        ),
+    )
     screenings = (
         Screening.objects.visible_to(user)
         .filter(patient=patient)
@@ -122,15 +133,11 @@ def patient_clinical(request, patient_id: int):
     )
     context = {
         "patient": patient,
-        "allergies": Allergy.objects.visible_to(user)
-        .current()
-        .filter(patient=patient)
-        .select_related("ingredient"),
-        "medications": Medication.objects.visible_to(user).current().filter(patient=patient),
-        "assessments": Assessment.objects.visible_to(user)
-        .current()
-        .filter(patient=patient)
-        .select_related("clinician__staff_profile"),
+        # clinical_patient_or_404 has checked the clinical permission the querysets' visible_to
+        # would: the prefetched rows are the current ones of each list.
+        "allergies": [a for a in patient.allergies.all() if a.voided_at is None],
+        "medications": [m for m in patient.medications.all() if m.voided_at is None],
+        "assessments": [a for a in patient.assessments.all() if a.voided_at is None],
         "screenings": screenings,
         "consents": ConsentSignature.objects.filter(patient=patient).select_related(
             "witness__staff_profile", "formulation_version__formulation", "withdrawal"

@@ -7,6 +7,7 @@ written to the patient's access log, like the patient's clinical pages.
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -34,20 +35,26 @@ ADDENDUM = "treatment_sessions.add_recordaddendum"
 
 
 def _session(pk: int) -> TreatmentSession:
+    # The record (if any) comes in the same query: every record page needs both.
     return get_object_or_404(
         TreatmentSession.objects.select_related(
-            "patient", "clinician", "room", "plan__formulation_version__formulation"
+            "patient",
+            "clinician",
+            "room",
+            "plan__formulation_version__formulation",
+            "record__clinician",
+            "record__signed_by",
+            "record__formulation_version__formulation",
         ),
         pk=pk,
     )
 
 
 def _record(session: TreatmentSession) -> SessionRecord | None:
-    return (
-        SessionRecord.objects.filter(session=session)
-        .select_related("clinician", "signed_by", "formulation_version__formulation")
-        .first()
-    )
+    try:
+        return session.record
+    except SessionRecord.DoesNotExist:
+        return None
 
 
 def _record_or_404(session: TreatmentSession) -> SessionRecord:
@@ -108,6 +115,8 @@ def _page(request, session, record, *, status=200, **forms):
             can_start=request.user.has_perm(START),
         )
         return render(request, "sessions/record.html", context, status=status)
+    # Prefetched: the dose panel (records.record_doses) reads the same injections.
+    prefetch_related_objects([record], "injections")
     injections = list(record.injections.all())
     uses = list(record.lots_used.select_related("lot"))
     can_edit = record.signed_at is None and request.user.has_perm(CHANGE)
