@@ -289,7 +289,10 @@ class _Builder:
     def _person(self, n: int) -> dict:
         rng = self.rng
         sex = rng.choice([SexAtBirth.FEMALE, SexAtBirth.MALE, SexAtBirth.MALE])
-        joined = self.start + timedelta(days=(self.today - self.start).days * n // self.count)
+        # Evenly over the history, the last one a week ago (so even a tiny clinic has a course
+        # under way and bookings to come).
+        span = (self.today - self.start).days
+        joined = self.start + timedelta(days=span * (n + 1) // self.count - 7)
         sms = rng.random() < 0.45
         return {
             "sex": sex,

@@ -203,6 +203,8 @@ def _due_batch(*, now, rows: int) -> list[int]:
         .select_related("patient")
         .order_by("starts_at")[:500]
     )
+    if not upcoming:
+        raise RuntimeError("The generated clinic has no booked session to come to remind of.")
     batch = []
     for n in range(rows):
         session = upcoming[n % len(upcoming)]

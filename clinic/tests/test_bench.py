@@ -1,0 +1,53 @@
+"""`make bench` keeps running: its smallest size is measured here, without asserting times."""
+
+import json
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from clinic.management import benchmark
+from clinic.seed_scale import seed_scale
+
+TODAY = date(2026, 12, 1)
+
+
+@pytest.mark.django_db
+def test_every_page_of_a_small_generated_clinic_answers_and_the_table_shows_it():
+    from django.utils import timezone
+
+    seed_scale(patients=12, seed=3, today=timezone.localdate(), now=timezone.now())
+
+    run = {**benchmark.measure(http=False), "size": 12}
+    text, _ = benchmark.table([run])
+
+    assert {p["page"]: p["status"] for p in run["pages"] if p["status"] != 200} == {}
+    assert run["sweep"]["sent"] == benchmark.SWEEP_ROWS
+    for page in ("dashboard (reception)", "maintenance", "calendar week", "lot recall CSV"):
+        assert page in text
+    assert "idle sweep ms" in text and "Targets:" in text
+
+
+def _drop_bench_database(size: int) -> None:
+    if connection.vendor == "postgresql":
+        name = f"{connection.settings_dict['NAME']}_bench_n{size}"
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_make_bench_builds_measures_and_writes_its_json(tmp_path):
+    _drop_bench_database(2)
+    try:
+        call_command("bench", sizes="2", out=str(tmp_path))
+    finally:
+        _drop_bench_database(2)
+
+    report = json.loads((tmp_path / "latest.json").read_text())
+    (run,) = report["runs"]
+    assert run["counts"]["patients"] == 2
+    assert run["http"]["trivial"]["non_200"] == 0
+    assert run["http"]["loaded"]["non_200"] == 0
+    assert "HTTP p50 loaded / trivial" in report["table"]
