@@ -29,6 +29,14 @@ def seed_clinic() -> Clinic:
             email="hello@northgate-hair.example",
             address="12 Northgate Street\nLondon EC1A 1AA",
         )
+    seed_premises(clinic)
+    for username, display_name, role, registration in DEMO_USERS:
+        seed_staff(clinic, username, display_name, role, registration)
+    return clinic
+
+
+def seed_premises(clinic: Clinic) -> None:
+    """Opening hours (weekdays 9–18, Saturday morning) and two treatment rooms, if missing."""
     if not clinic.opening_hours.exists():
         OpeningHours.objects.bulk_create(
             [
@@ -43,17 +51,21 @@ def seed_clinic() -> Clinic:
         )
     for name in ("Treatment room 1", "Treatment room 2"):
         Room.objects.get_or_create(clinic=clinic, name=name)
-    for username, display_name, role, registration in DEMO_USERS:
-        seed_staff(clinic, username, display_name, role, registration)
-    return clinic
 
 
-def seed_staff(clinic, username, display_name, role, registration) -> StaffProfile:
+def seed_staff(
+    clinic, username, display_name, role, registration, *, password: str | None = DEMO_PASSWORD
+) -> StaffProfile:
+    """A member of staff with their role (clinicians work weekdays 9–17); without a password
+    the login is unusable (the benchmark's clinic logs in without one)."""
     User = get_user_model()
     user, created = User.objects.get_or_create(username=username)
     if created:
-        user.set_password(DEMO_PASSWORD)
-        user.email = f"{username}@northgate-hair.example"
+        if password:
+            user.set_password(password)
+            user.email = f"{username}@northgate-hair.example"
+        else:
+            user.set_unusable_password()
         user.save()
     profile = StaffProfile.objects.filter(user=user).first() or StaffProfile(
         user=user, clinic=clinic, display_name=display_name, registration_number=registration

@@ -33,7 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import Clinic
-from clinic.seed_scale import SCALE_SUPPLIER
+from clinic.seed_scale_history import SCALE_SUPPLIER
 from formulations.models import Formulation, Lot, LotStatus
 from patients.models import Patient
 from sessions.models import (

@@ -73,5 +73,13 @@ class Migration(migrations.Migration):
                 name="plan_maintenance_prompt_idx",
             ),
         ),
+        migrations.AddIndex(
+            model_name="treatmentsession",
+            index=models.Index(
+                condition=models.Q(("status__in", ["scheduled", "confirmed", "checked_in"])),
+                fields=["patient", "starts_at"],
+                name="session_coming_idx",
+            ),
+        ),
         migrations.RunPython(fill_due_dates, migrations.RunPython.noop),
     ]

@@ -253,7 +253,16 @@ class TreatmentSession(models.Model):
         permissions = [
             ("override_interval", "Can override the shortest gap between course sessions"),
         ]
-        indexes = [models.Index(fields=["starts_at"], name="session_starts_at_idx")]
+        indexes = [
+            models.Index(fields=["starts_at"], name="session_starts_at_idx"),
+            # Visits still to come, per patient: "is anything booked?" (the recall list and the
+            # maintenance prompts ask it for every due course) reads this small index only.
+            models.Index(
+                fields=["patient", "starts_at"],
+                name="session_coming_idx",
+                condition=Q(status__in=["scheduled", "confirmed", "checked_in"]),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")),
