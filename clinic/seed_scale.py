@@ -1,4 +1,5 @@
-"""A generated clinic of any size, for `make bench` (DESIGN.md decision 10).
+"""A generated clinic of any size, for `make bench` (DESIGN.md decision 10). A seeding module:
+it composes the apps (formulations, patients and sessions rows), as the demo does.
 
 `seed_scale(patients=N, seed=S)` builds what years of a two-clinician clinic leave behind:
 patients with contact consent, assessments, screenings and re-checks, signed consents, plans

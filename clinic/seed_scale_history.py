@@ -1,6 +1,7 @@
 """The signed history and the outbox of the generated clinic (see clinic/seed_scale.py): lots,
 signed records with their injections, re-checks, outcomes and adverse events, and reminders in
-every state. Bulk inserts in the order signing keeps, so the database's guards hold."""
+every state. Bulk inserts in the order signing keeps, so the database's guards hold. A seeding
+module: it composes the formulations, patients and sessions apps."""
 
 from __future__ import annotations
 

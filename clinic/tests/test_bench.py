@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from clinic.management import benchmark
+from clinic.management.commands import _benchmark as benchmark
 from clinic.seed_scale import seed_scale
 
 TODAY = date(2026, 12, 1)

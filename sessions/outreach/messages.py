@@ -57,6 +57,14 @@ def _course_sessions(*, session: TreatmentSession, now: datetime) -> list[Treatm
     )
 
 
+def _clinic_phone(clinic: Clinic) -> str:
+    # Formatting a number runs the phonenumbers metadata matchers: once per clinic object (a
+    # sweep renders its whole batch with one), not once per message.
+    if not hasattr(clinic, "_phone_national"):
+        clinic._phone_national = clinic.phone.as_national if clinic.phone else ""
+    return clinic._phone_national
+
+
 def _carries_link(reminder: Reminder, *, now: datetime) -> bool:
     """An appointment still to come: its message carries the patient's link."""
     session = reminder.session
@@ -84,7 +92,7 @@ def reminder_context(*, reminder: Reminder, clinic: Clinic, now: datetime) -> di
     session = reminder.session
     context = {
         "clinic": clinic,
-        "clinic_phone": clinic.phone.as_national if clinic.phone else "",
+        "clinic_phone": _clinic_phone(clinic),
         "given_name": patient.given_name,
         "kind": reminder.kind,
         # Preformatted in the patient's zone: the template `date` filter would convert back to

@@ -485,7 +485,7 @@ def test_signing_a_maintenance_visit_moves_maintenance_due_from_it(
     _complete(record, lot)
 
     # when the maintenance visit is signed
-    records.record_sign(record=record, by=clinician, now=visit_start + timedelta(minutes=30))
+    records.record_sign(record=record, by=clinician.user, now=visit_start + timedelta(minutes=30))
 
     # then maintenance falls due four months after it, and the patient leaves the list till then
     plan.refresh_from_db()

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from clinic.management.benchmark import table, write_json
+from clinic.management.commands._benchmark import table, write_json
 
 DEFAULT_SIZES = "50,500,5000"
 # The measured processes run as production does (DEBUG off, compressed static files), on

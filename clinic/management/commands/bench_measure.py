@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from clinic.management.benchmark import measure, write_json
+from clinic.management.commands._benchmark import measure, write_json
 
 
 class Command(BaseCommand):

@@ -1,6 +1,7 @@
 """What `make bench` measures in one generated clinic (DESIGN.md decision 10).
 
-This module composes every app (it is part of the management layer): it opens each page as the
+This module composes every app (it belongs to the management commands; the leading underscore
+keeps Django from listing it as one): it opens each page as the
 role that uses it, counts its queries and times it in-process; it times the reminder sweep with
 a no-op channel beside the database's own single-row commit rate; it times a sweep with nothing
 to do; and it serves the clinic with gunicorn on 127.0.0.1 to compare a loaded page's latency
@@ -68,7 +69,7 @@ class NoopSmsBackend(SmsBackend):
 
 
 NOOP_CHANNELS = {
-    "SMS_BACKEND": "clinic.management.benchmark.NoopSmsBackend",
+    "SMS_BACKEND": "clinic.management.commands._benchmark.NoopSmsBackend",
     "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
 }
 
