@@ -84,6 +84,7 @@ def test_a_row_that_became_unknown_before_the_batch_was_marked_stays_unknown(
     claimed = sweep.claim_due_reminders(now=MONDAY, limit=10)
     marks = sweep.SentMarks()
     for reminder in claimed:
+        assert sweep.send_begin(reminder=reminder, now=MONDAY)
         marks.add(reminder, f"provider-{reminder.pk}")
     # the lease ran out on the second one while the batch was still being sent
     Reminder.objects.filter(pk=second.pk).update(status=ReminderStatus.UNKNOWN)
