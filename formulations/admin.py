@@ -5,7 +5,15 @@ own pages, which call versioning.py and lots.py."""
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Formulation, FormulationVersion, Ingredient, IngredientLine, Lot
+from .models import (
+    INGREDIENT_IDENTITY_FIELDS,
+    Formulation,
+    FormulationVersion,
+    Ingredient,
+    IngredientLine,
+    Lot,
+    LotCorrection,
+)
 
 
 class NoDeleteAdmin(SimpleHistoryAdmin):
@@ -19,11 +27,34 @@ class NoDeleteAdmin(SimpleHistoryAdmin):
         return actions
 
 
+INGREDIENT_READ_ONLY = (
+    "A published or used formulation version lists this ingredient, so its name, category and "
+    "prescription flag are read-only: signed records, ingredient sheets and the allergy check "
+    "by category read them. To change them, add a new ingredient."
+)
+LOT_READ_ONLY = (
+    "A session record or an adverse event names this lot, so its number, version, supplier and "
+    "expiry are read-only: the record and the recall list must keep naming the lot injected. "
+    "Put a typo right with a lot correction (below) and say why."
+)
+
+
 @admin.register(Ingredient)
 class IngredientAdmin(NoDeleteAdmin):
     list_display = ["name", "category", "is_prescription_drug"]
     list_filter = ["category", "is_prescription_drug"]
     search_fields = ["name", "synonyms"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.is_in_use():
+            return list(INGREDIENT_IDENTITY_FIELDS)
+        return []
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.is_in_use():
+            return [(None, {**fieldsets[0][1], "description": INGREDIENT_READ_ONLY})]
+        return fieldsets
 
 
 @admin.register(Formulation)
@@ -70,13 +101,41 @@ class FormulationVersionAdmin(NoDeleteAdmin):
         return False
 
 
+class LotCorrectionInline(admin.TabularInline):
+    """Corrections are shown here; they are made on the lot's page (lots.lot_correct)."""
+
+    model = LotCorrection
+    extra = 0
+    fields = ["field", "old_value", "new_value", "reason", "corrected_by", "corrected_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Lot)
 class LotAdmin(NoDeleteAdmin):
     list_display = ["lot_number", "supplier", "version", "expires_on", "status"]
     list_filter = ["status"]
     search_fields = ["lot_number", "supplier"]
     list_select_related = ["version__formulation"]
+    inlines = [LotCorrectionInline]
     readonly_fields = ["version", "status", "status_reason", "recalled_on", "recalled_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.is_named():
+            return [*self.readonly_fields, "lot_number", "supplier", "expires_on"]
+        return self.readonly_fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.is_named():
+            return [(None, {**fieldsets[0][1], "description": LOT_READ_ONLY})]
+        return fieldsets
 
     def has_add_permission(self, request):
         return False  # lots are received on the version's page (lots.lot_receive)

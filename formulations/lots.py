@@ -1,13 +1,20 @@
 """Lots (batches) of a published version: receiving, whether one may be used on a day, quarantine
 and recall. An expired or recalled lot can never be recorded as injected (DOMAIN.md)."""
 
-from datetime import date
+from datetime import date, datetime
 
 from django.db import transaction
 
 from clinic.refusals import FormulationRefused
 
-from .models import FormulationVersion, Lot, LotStatus, VersionStatus
+from .models import (
+    FormulationVersion,
+    Lot,
+    LotCorrection,
+    LotCorrectionField,
+    LotStatus,
+    VersionStatus,
+)
 
 
 def lot_receive(
@@ -41,7 +48,7 @@ def lot_receive(
 
 def lot_status_on(*, lot: Lot, on_date: date) -> str:
     """The status a person should see: a stored status, or "Expired" once the date has passed."""
-    if lot.status == LotStatus.AVAILABLE and lot.expires_on < on_date:
+    if lot.status == LotStatus.AVAILABLE and lot.usable_until < on_date:
         return "Expired"
     return lot.get_status_display()
 
@@ -55,8 +62,8 @@ def lot_usability(
     if lot.status == LotStatus.QUARANTINED:
         return False, f"Lot {lot.lot_number} is quarantined until it is checked and released."
     # A lot is usable up to and including its expiry date.
-    if lot.expires_on < on_date:
-        return False, f"Lot {lot.lot_number} expired on {lot.expires_on:%d %b %Y}."
+    if lot.usable_until < on_date:
+        return False, f"Lot {lot.lot_number} expired on {lot.usable_until:%d %b %Y}."
     if lot.received_on > on_date:
         return False, f"Lot {lot.lot_number} was not received until {lot.received_on:%d %b %Y}."
     if version is not None and lot.version_id != version.pk:
@@ -116,3 +123,48 @@ def lot_release(*, lot: Lot, reason: str) -> Lot:
     lot.status_reason = reason.strip()
     lot.save(update_fields=["status", "status_reason"])
     return lot
+
+
+@transaction.atomic
+def lot_correct(*, lot: Lot, field: str, new_value: str, reason: str, by, now: datetime):
+    """Put a typo on a lot right without editing it: the lot stays as it was received (records
+    and the recall list name it), and the correction is shown beside it with its reason.
+
+    An expiry correction may only bring the date forward: a lot past the date it was received
+    with is never made usable again by a correction."""
+    lot = Lot.objects.select_for_update().get(pk=lot.pk)
+    if field not in LotCorrectionField.values:
+        raise FormulationRefused(
+            "lot_correct", "Only the lot number, supplier or expiry is corrected.", field="field"
+        )
+    if not reason.strip():
+        raise FormulationRefused("lot_correct", "Say why the lot is corrected.", field="reason")
+    new_value = new_value.strip()
+    if field == LotCorrectionField.EXPIRES_ON:
+        try:
+            corrected = date.fromisoformat(new_value)
+        except ValueError as exc:
+            raise FormulationRefused(
+                "lot_correct", "Give the expiry as a date (YYYY-MM-DD).", field="new_value"
+            ) from exc
+        if corrected > lot.usable_until:
+            raise FormulationRefused(
+                "lot_expiry",
+                f"A correction may bring lot {lot.lot_number}'s expiry forward, never past "
+                f"{lot.usable_until:%d %b %Y}: a lot past the date it was received with is "
+                "never made usable again. Receive the stock as a new lot.",
+                field="new_value",
+            )
+        new_value = corrected.isoformat()
+    old_value = lot.corrected(field) or str(getattr(lot, field))
+    if not new_value or new_value == old_value:
+        raise FormulationRefused("lot_correct", "Give the corrected value.", field="new_value")
+    return LotCorrection.objects.create(
+        lot=lot,
+        field=field,
+        old_value=old_value,
+        new_value=new_value,
+        reason=reason.strip(),
+        corrected_at=now,
+        corrected_by=by,
+    )

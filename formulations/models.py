@@ -4,6 +4,7 @@ What was injected must be answerable for any patient on any day, so a version is
 ingredient lines; a change makes a new version (versioning.py), never an edit of a used one.
 """
 
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -32,6 +33,41 @@ class IngredientCategory(models.TextChoices):
     VEHICLE = "vehicle", "Vehicle / other"
 
 
+class FrozenIngredientError(ValidationError):
+    """A change to what an ingredient is (name, category, prescription flag) was refused."""
+
+
+# What an ingredient *is*: the record, the patient's sheet and the allergy-by-category check read
+# these, so once a published or used version lists the ingredient they never change.
+INGREDIENT_IDENTITY_FIELDS = ("name", "category", "is_prescription_drug")
+
+
+def _frozen_ingredient_message(name: str) -> str:
+    return (
+        f"{name} is listed in a published or used formulation version, so its name, category "
+        "and prescription flag can never change: signed records and ingredient sheets read "
+        "them. Add a new ingredient instead."
+    )
+
+
+class IngredientQuerySet(models.QuerySet):
+    def in_use(self):
+        """Ingredients a published, retired or used version lists."""
+        return self.filter(
+            Q(lines__version__status__in=["published", "retired"])
+            | Q(lines__version__session_records__isnull=False)
+        ).distinct()
+
+    def update(self, **kwargs):
+        if set(kwargs) & set(INGREDIENT_IDENTITY_FIELDS):
+            first = self.in_use().first()
+            if first is not None:
+                raise FrozenIngredientError(_frozen_ingredient_message(first.name))
+        return super().update(**kwargs)
+
+    update.queryset_only = True
+
+
 class Ingredient(models.Model):
     name = models.CharField(max_length=200, unique=True)
     category = models.CharField(max_length=20, choices=IngredientCategory.choices)
@@ -49,6 +85,7 @@ class Ingredient(models.Model):
     evidence_notes = models.TextField(blank=True)
     references = models.TextField(blank=True, help_text="Sources for the evidence notes.")
 
+    objects = IngredientQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -56,6 +93,18 @@ class Ingredient(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            stored = type(self).objects.filter(pk=self.pk).values(*INGREDIENT_IDENTITY_FIELDS)
+            stored = stored.first()
+            changed = stored and any(getattr(self, f) != stored[f] for f in stored)
+            if changed and self.is_in_use():
+                raise FrozenIngredientError(_frozen_ingredient_message(stored["name"]))
+        return super().save(*args, **kwargs)
+
+    def is_in_use(self) -> bool:
+        return self.pk is not None and type(self).objects.in_use().filter(pk=self.pk).exists()
 
     @property
     def synonym_list(self) -> list[str]:
@@ -366,6 +415,39 @@ class LotStatus(models.TextChoices):
     RECALLED = "recalled", "Recalled"  # withdrawn for good; patients who received it are listed
 
 
+class FrozenLotError(ValidationError):
+    """A change to a lot that a record names was refused."""
+
+
+# What identifies a lot on a record and a recall list; once any record names the lot these never
+# change (a typo is put right by a LotCorrection with a reason, shown beside the original).
+LOT_IDENTITY_FIELDS = ("lot_number", "version_id", "supplier", "expires_on")
+
+
+def _frozen_lot_message(lot_number: str) -> str:
+    return (
+        f"Lot {lot_number} is named on a session record or an adverse event, so its number, "
+        "version, supplier and expiry can never change. Record a lot correction with a reason "
+        "instead."
+    )
+
+
+class LotQuerySet(models.QuerySet):
+    def named(self):
+        """Lots that a session record or an adverse event names."""
+        return self.filter(Q(usages__isnull=False) | Q(adverse_events__isnull=False)).distinct()
+
+    def update(self, **kwargs):
+        fields = {"version_id" if f == "version" else f for f in kwargs}
+        if fields & set(LOT_IDENTITY_FIELDS):
+            first = self.named().first()
+            if first is not None:
+                raise FrozenLotError(_frozen_lot_message(first.lot_number))
+        return super().update(**kwargs)
+
+    update.queryset_only = True
+
+
 class Lot(models.Model):
     """A batch of one formulation version. "Expired" is not stored: it follows from the date."""
 
@@ -383,6 +465,7 @@ class Lot(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
+    objects = LotQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -408,3 +491,77 @@ class Lot(models.Model):
 
     def __str__(self):
         return f"Lot {self.lot_number} ({self.version})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            stored = type(self).objects.filter(pk=self.pk).values(*LOT_IDENTITY_FIELDS).first()
+            changed = stored and any(getattr(self, f) != stored[f] for f in stored)
+            if changed and self.is_named():
+                raise FrozenLotError(_frozen_lot_message(stored["lot_number"]))
+        return super().save(*args, **kwargs)
+
+    def is_named(self) -> bool:
+        return self.pk is not None and type(self).objects.named().filter(pk=self.pk).exists()
+
+    def corrected(self, field: str) -> str:
+        """The latest corrected value of a field, or "" when it was never corrected."""
+        if self.pk is None:
+            return ""
+        latest = None
+        for correction in self.corrections.all():  # ordered oldest first; prefetch-friendly
+            if correction.field == field:
+                latest = correction
+        return latest.new_value if latest else ""
+
+    @property
+    def usable_until(self):
+        """The last day the lot may be injected: a correction may bring the expiry forward,
+        never push it back past the date it was received with."""
+        corrected = self.corrected("expires_on")
+        if corrected:
+            return min(self.expires_on, date.fromisoformat(corrected))
+        return self.expires_on
+
+
+class LotCorrectionField(models.TextChoices):
+    LOT_NUMBER = "lot_number", "Lot number"
+    SUPPLIER = "supplier", "Supplier"
+    EXPIRES_ON = "expires_on", "Expiry date"
+
+
+class LotCorrection(models.Model):
+    """A typo on a lot put right without editing the lot: the record and the recall list keep the
+    lot as it was received and show every correction, with who made it, when and why."""
+
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="corrections")
+    field = models.CharField(max_length=12, choices=LotCorrectionField.choices)
+    old_value = models.CharField(max_length=200)
+    new_value = models.CharField(max_length=200)
+    reason = models.TextField()
+    corrected_at = models.DateTimeField()
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["corrected_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason=""),
+                name="lot_correction_has_reason",
+                violation_error_message="Say why the lot is corrected.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_field_display()}: {self.old_value} → {self.new_value}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and type(self).objects.filter(pk=self.pk).exists():
+            raise FrozenLotError("A lot correction is part of the record: add another one.")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise FrozenLotError("A lot correction is part of the record and is never deleted.")

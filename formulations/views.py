@@ -87,7 +87,7 @@ def formulation_detail(request, pk):
     versions = (
         formulation.versions.prefetch_related(
             Prefetch("lines", queryset=IngredientLine.objects.select_related("ingredient")),
-            "lots",
+            "lots__corrections",
         )
         .annotate(session_count=Count("session_records"))
         .order_by("-number")

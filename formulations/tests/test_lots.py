@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -132,3 +132,68 @@ def test_a_lot_is_recalled_only_once(clinic_admin_user):
 def test_a_recall_needs_a_reason(clinic_admin_user):
     with pytest.raises(ValidationError, match="Say why"):
         lots.lot_recall(lot=LotFactory(), reason="  ", on_date=TODAY, by=clinic_admin_user)
+
+
+# Corrections ----------------------------------------------------------------------------------
+
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def test_a_correction_is_shown_beside_the_lot_as_received(clinic_admin_user):
+    lot = LotFactory(lot_number="AB123")
+
+    lots.lot_correct(
+        lot=lot,
+        field="lot_number",
+        new_value="AB132",
+        reason="Digits swapped on entry",
+        by=clinic_admin_user,
+        now=NOW,
+    )
+
+    lot.refresh_from_db()
+    assert (lot.lot_number, lot.corrected("lot_number")) == ("AB123", "AB132")
+
+
+def test_an_expiry_correction_brings_the_date_forward_and_stops_use(clinic_admin_user):
+    lot = LotFactory(expires_on=date(2027, 10, 1))
+
+    lots.lot_correct(
+        lot=lot,
+        field="expires_on",
+        new_value="2026-11-01",
+        reason="Label says November 2026",
+        by=clinic_admin_user,
+        now=NOW,
+    )
+
+    assert lots.lot_usability(lot=lot, on_date=TODAY) == (
+        False,
+        f"Lot {lot.lot_number} expired on 01 Nov 2026.",
+    )
+
+
+def test_an_expiry_correction_never_makes_an_expired_lot_usable_again(clinic_admin_user):
+    lot = LotFactory(expires_on=date(2026, 11, 1))
+
+    with pytest.raises(ValidationError, match="never past 01 Nov 2026"):
+        lots.lot_correct(
+            lot=lot,
+            field="expires_on",
+            new_value="2027-11-01",
+            reason="Typo",
+            by=clinic_admin_user,
+            now=NOW,
+        )
+
+
+def test_a_correction_needs_a_reason(clinic_admin_user):
+    with pytest.raises(ValidationError, match="Say why"):
+        lots.lot_correct(
+            lot=LotFactory(),
+            field="supplier",
+            new_value="X",
+            reason="",
+            by=clinic_admin_user,
+            now=NOW,
+        )
