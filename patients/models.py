@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
@@ -378,11 +378,86 @@ class RuleTrigger(models.TextChoices):
     ALLERGY = "allergy", "A recorded allergy to an ingredient of the formulation"
 
 
-class ScreeningRule(models.Model):
-    """One contraindication rule (DOMAIN.md "Contraindication screening"), loaded by a data
-    migration. Rules sharing a question_key share one question on the form."""
+class RuleVersionError(ValidationError):
+    """A change to a screening rule that would weaken it, or edit a version in place."""
 
-    code = models.SlugField(max_length=40, unique=True)
+
+# What makes a rule fire; an absolute rule keeps these in every version (a new version may only
+# reword it), so it can never be switched off, demoted or narrowed.
+RULE_TRIGGER_FIELDS = ("outcome", "question_key", "trigger", "trigger_value", "applies_to_sex")
+# What a new version may set (the rest is given by rules.screening_rule_revise).
+RULE_EDITABLE_FIELDS = (
+    "question",
+    *RULE_TRIGGER_FIELDS,
+    "reason",
+    "in_recheck",
+    "position",
+    "is_active",
+)
+RULE_IN_PLACE_MESSAGE = (
+    "A screening rule version is never edited: what past screenings were evaluated against must "
+    "stay readable. Change the rule to make a new version."
+)
+
+
+def absolute_rule_weakening(*, previous: "ScreeningRule", new: "ScreeningRule") -> str:
+    """Why `new` would weaken the absolute rule `previous`, or "" when it does not."""
+    if previous.outcome != RuleOutcome.ABSOLUTE:
+        return ""
+    if new.outcome != RuleOutcome.ABSOLUTE:
+        return (
+            f"“{previous.code}” is an absolute contraindication: it can never be demoted to "
+            f"{RuleOutcome(new.outcome).label.lower()}."
+        )
+    if not new.is_active:
+        return f"“{previous.code}” is an absolute contraindication: it can never be switched off."
+    changed = [f for f in RULE_TRIGGER_FIELDS[1:] if getattr(new, f) != getattr(previous, f)]
+    if changed:
+        return (
+            f"“{previous.code}” is an absolute contraindication: what makes it fire "
+            f"({', '.join(f.replace('_', ' ') for f in changed)}) can never change. "
+            "Add a new rule instead."
+        )
+    if previous.in_recheck and not new.in_recheck:
+        return (
+            f"“{previous.code}” is an absolute contraindication asked at every re-check: it "
+            "cannot be dropped from the re-check."
+        )
+    return ""
+
+
+class ScreeningRuleQuerySet(models.QuerySet):
+    def current(self):
+        """The version of each rule in force: its latest (older ones stay for past screenings)."""
+        newer = ScreeningRule.objects.filter(code=OuterRef("code"), version__gt=OuterRef("version"))
+        return self.filter(~Exists(newer))
+
+    def update(self, **kwargs):
+        raise RuleVersionError(RULE_IN_PLACE_MESSAGE)
+
+    def delete(self):
+        raise RuleVersionError(RULE_IN_PLACE_MESSAGE)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.refuse_weakening()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    update.queryset_only = True
+    delete.queryset_only = True
+
+
+class ScreeningRule(models.Model):
+    """One version of a contraindication rule (DOMAIN.md "Contraindication screening"), loaded by
+    a data migration. Rules sharing a question_key share one question on the form.
+
+    A version never changes: a change makes the next version (rules.py), which supersedes this
+    one; this one stays for the screenings evaluated against it. An absolute rule keeps its outcome,
+    trigger and "active" in every version."""
+
+    code = models.SlugField(max_length=40)
+    version = models.PositiveSmallIntegerField(default=1, editable=False)
     question_key = models.SlugField(
         max_length=40, blank=True, help_text="Empty when the rule asks nothing (age, allergies)."
     )
@@ -403,21 +478,62 @@ class ScreeningRule(models.Model):
     )
     position = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+    replaces = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    change_reason = models.TextField(
+        blank=True, help_text="Why this version was made (required for every change)."
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    # When and by whom each version was made: its history row (simple_history).
 
+    objects = ScreeningRuleQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["position", "code"]
+        ordering = ["position", "code", "version"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(trigger__in=["age_under", "allergy"]) | ~Q(question_key=""),
                 name="screening_rule_asks_a_question",
                 violation_error_message="A rule triggered by an answer needs a question.",
             ),
+            models.UniqueConstraint(
+                fields=["code", "version"],
+                name="screening_rule_version_unique",
+                violation_error_message="This rule already has a version with that number.",
+            ),
         ]
 
     def __str__(self):
-        return self.code
+        return self.code if self.version == 1 else f"{self.code} (version {self.version})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and type(self).objects.filter(pk=self.pk).exists():
+            raise RuleVersionError(RULE_IN_PLACE_MESSAGE)
+        self.refuse_weakening()
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuleVersionError(RULE_IN_PLACE_MESSAGE)
+
+    def refuse_weakening(self) -> None:
+        """For a new version: the latest version of the code must not be weakened by it."""
+        previous = (
+            type(self).objects.filter(code=self.code).exclude(pk=self.pk).order_by("-version")
+        ).first()
+        if previous is None:
+            return
+        why = absolute_rule_weakening(previous=previous, new=self)
+        if why:
+            raise RuleVersionError(why)
 
 
 class Screening(Voidable):

@@ -37,6 +37,8 @@ class ScreeningFinding:
     rule_code: str
     outcome: str
     reason: str
+    # The version of the rule that fired (screenings before rule versions have none: 1).
+    rule_version: int = 1
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -56,7 +58,7 @@ def rules_for(*, patient: Patient) -> list[ScreeningRule]:
     known_sex = patient.sex_at_birth in (SexAtBirth.FEMALE, SexAtBirth.MALE)
     return [
         rule
-        for rule in ScreeningRule.objects.filter(is_active=True)
+        for rule in ScreeningRule.objects.current().filter(is_active=True)
         if not (known_sex and rule.applies_to_sex and rule.applies_to_sex != patient.sex_at_birth)
     ]
 
@@ -124,7 +126,7 @@ def evaluate_screening(
                 fires = False
         if fires:
             reason = f"{rule.reason} {detail}".strip()
-            findings.append(ScreeningFinding(rule.code, rule.outcome, reason))
+            findings.append(ScreeningFinding(rule.code, rule.outcome, reason, rule.version))
     findings.sort(key=lambda f: OUTCOME_ORDER[f.outcome])
     return findings
 
@@ -241,7 +243,7 @@ def screening_override(
     """Let treatment proceed despite a relative finding. Absolute and referral findings can't be
     overridden: an absolute one never, a referral one only by a dermatologist's clearance."""
     _require(by, "patients.add_screeningoverride", "override a screening finding")
-    rule = ScreeningRule.objects.filter(code=rule_code).first()
+    rule = ScreeningRule.objects.current().filter(code=rule_code).first()
     if rule is None:
         raise PatientRefused("screening_override", "There is no screening rule with that code.")
     if rule.outcome == RuleOutcome.ABSOLUTE:
@@ -283,7 +285,9 @@ def referral_clear(
 ) -> ReferralClearance:
     """Record that a dermatologist cleared the patient after a red-flag finding."""
     _require(recorded_by, "patients.add_referralclearance", "record a dermatologist's clearance")
-    rule = ScreeningRule.objects.filter(code=rule_code, outcome=RuleOutcome.REFERRAL).first()
+    rule = (
+        ScreeningRule.objects.current().filter(code=rule_code, outcome=RuleOutcome.REFERRAL).first()
+    )
     if rule is None:
         raise PatientRefused(
             "referral_clear", "Only a referral (red-flag) finding is cleared by a dermatologist."

@@ -247,7 +247,9 @@ def screening_detail(request, patient_id: int, screening_id: int):
             }
         )
     questions = dict(
-        ScreeningRule.objects.exclude(question_key="").values_list("question_key", "question")
+        ScreeningRule.objects.current()
+        .exclude(question_key="")
+        .values_list("question_key", "question")
     )
     context = {
         "patient": patient,
