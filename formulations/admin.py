@@ -35,7 +35,8 @@ INGREDIENT_READ_ONLY = (
 LOT_READ_ONLY = (
     "A session record or an adverse event names this lot, so its number, version, supplier and "
     "expiry are read-only: the record and the recall list must keep naming the lot injected. "
-    "Put a typo right with a lot correction (below) and say why."
+    "Put a typo right with a lot correction (“Correct” on the formulation's page) and say "
+    "why; corrections are listed below."
 )
 
 

@@ -4,7 +4,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.validators import MinValueValidator
 
-from .models import Formulation, FormulationVersion, Ingredient, StrengthUnit
+from .models import Formulation, FormulationVersion, Ingredient, LotCorrectionField, StrengthUnit
 from .units import normalise_strength
 
 
@@ -115,3 +115,17 @@ VERSIONS = FormulationVersion.objects.select_related("formulation")
 class CompareForm(forms.Form):
     a = forms.ModelChoiceField(queryset=VERSIONS, label="Older version")
     b = forms.ModelChoiceField(queryset=VERSIONS, label="Newer version")
+
+
+class LotCorrectionForm(CrispyForm):
+    field = forms.ChoiceField(choices=LotCorrectionField.choices, label="What to correct")
+    new_value = forms.CharField(
+        max_length=200,
+        label="Correct value",
+        help_text="For the expiry, a date as YYYY-MM-DD (it may only come forward).",
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="Why the lot as received is wrong (e.g. digits swapped on entry).",
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import lot_views, views
 
 app_name = "formulations"
 
@@ -25,5 +25,6 @@ urlpatterns = [
     path("lines/<int:pk>/edit/", views.line_edit, name="line_edit"),
     path("lines/<int:pk>/remove/", views.line_remove, name="line_remove"),
     path("lots/<int:pk>/recall/", views.lot_recall, name="lot_recall"),
+    path("lots/<int:pk>/corrections/new/", lot_views.lot_correction_new, name="lot_correct"),
     path("lots/<int:pk>/<slug:action>/", views.lot_hold, name="lot_hold"),
 ]

@@ -109,6 +109,23 @@ def pre_session_clearance(*, patient: Patient, formulation_version, on_date: dat
     return clearance
 
 
+def screening_judgement(*, screening: Screening, formulation_version, on_date: date) -> Clearance:
+    """The findings of `screening` (with that day's re-check) judged for this version, whether or
+    not the screening has lapsed: a lapsed screening that found a pregnancy still blocks."""
+    return _judge(
+        screening=screening,
+        answers=screening.answers,
+        formulation_version=formulation_version,
+        on_date=on_date,
+        recheck=_recheck_on(screening, on_date),
+    )
+
+
+def recheck_on(*, screening: Screening, on_date: date) -> ScreeningRecheck | None:
+    """The re-check recorded on `on_date` for this screening, if any."""
+    return _recheck_on(screening, on_date)
+
+
 def _recheck_on(screening: Screening, on_date: date) -> ScreeningRecheck | None:
     return screening.rechecks.filter(checked_on=on_date).order_by("-pk").first()
 

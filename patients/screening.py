@@ -178,6 +178,8 @@ def screening_record(
 ) -> Screening:
     """Record a screening with the findings of that day kept as a snapshot."""
     _require(by, "patients.add_screening", "record a screening")
+    # A signature checks the clearance with the patient locked: wait for it, or be seen by it.
+    Patient.objects.select_for_update().get(pk=patient.pk)
     findings = evaluate_screening(
         patient=patient, answers=answers, formulation_version=formulation_version, on_date=on_date
     )
@@ -192,6 +194,7 @@ def screening_record(
     )
 
 
+@transaction.atomic
 def screening_recheck(
     *,
     screening: Screening,
@@ -203,6 +206,7 @@ def screening_recheck(
 ) -> ScreeningRecheck:
     """Record the short re-check before a session; its answers replace the screening's."""
     _require(by, "patients.add_screeningrecheck", "record a re-check")
+    Patient.objects.select_for_update().get(pk=screening.patient_id)
     return ScreeningRecheck.objects.create(
         screening=screening,
         checked_on=on_date,

@@ -28,4 +28,5 @@ EXPECTED = {
     "formulations:line_remove": ADMIN,
     "formulations:lot_recall": ADMIN,
     "formulations:lot_hold": ADMIN,
+    "formulations:lot_correct": ADMIN,
 }

@@ -276,3 +276,32 @@ def test_opening_the_line_form_of_a_published_version_explains_why_not(
         reverse("formulations:line_edit", kwargs={"pk": line.pk}), follow=True
     )
     assert "is published: only a draft can be edited" in _content(response)
+
+
+def test_an_admin_corrects_a_lot_on_its_page_and_the_correction_shows_beside_it(client_as):
+    lot = LotFactory(lot_number="AB123")
+    client = client_as(Role.CLINIC_ADMIN)
+
+    response = client.post(
+        reverse("formulations:lot_correct", args=[lot.pk]),
+        {"field": "lot_number", "new_value": "AB132", "reason": "Digits swapped on entry"},
+        follow=True,
+    )
+
+    assert "Correction of lot AB123 recorded." in response.content.decode()
+    page = client.get(reverse("formulations:detail", args=[lot.version.formulation_id]))
+    assert "Corrected lot number: AB123 → <strong>AB132</strong>" in page.content.decode()
+    assert "Digits swapped on entry" in page.content.decode()
+
+
+def test_a_correction_without_a_reason_is_shown_on_the_form(client_as):
+    lot = LotFactory()
+    client = client_as(Role.CLINIC_ADMIN)
+
+    response = client.post(
+        reverse("formulations:lot_correct", args=[lot.pk]),
+        {"field": "supplier", "new_value": "Other", "reason": ""},
+    )
+
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
