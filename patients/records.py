@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 
 from clinic.refusals import PatientRefused
 
-from .models import Allergy, Assessment, Medication, Screening
+from .models import Allergy, Assessment, Medication, Patient, Screening
 
 # URL segment -> model; the segment is what a clinician sees in the address bar.
 VOIDABLE = {
@@ -21,9 +22,13 @@ VOIDABLE = {
 }
 
 
+@transaction.atomic
 def _clinical_row_record(row, *, patient, by, author_field: str):
     if not by.has_perm(f"patients.add_{row._meta.model_name}"):
         raise PermissionDenied(f"Only a clinician can record {row._meta.verbose_name_plural}.")
+    # A signature checks the clearance with the patient locked: an allergy recorded meanwhile
+    # waits for it, or is seen by it.
+    Patient.objects.select_for_update().get(pk=patient.pk)
     row.patient = patient
     setattr(row, author_field, by)
     row.full_clean()

@@ -23,7 +23,8 @@ from patients.consent import (
     consent_sign,
     consent_texts_for,
 )
-from patients.models import Patient
+from patients.models import Patient, RuleOutcome
+from patients.screening import screening_override, screening_recheck, screening_record
 from sessions.booking.maintenance import add_months
 from sessions.booking.scheduling import localise, plan_reflag, session_clearance
 from sessions.models import (
@@ -256,8 +257,29 @@ def _completed_course(*, clinic, patient, clinician, room, version, today):
         clinician=clinician,
         at=localise(clinic=clinic, day=first, at=time(14, 45)),
     )
+    # Screened before the first session and re-checked before each, as signing requires.
+    screening = screening_record(
+        patient=patient,
+        by=clinician.user,
+        answers={},
+        on_date=first,
+        formulation_version=version,
+        notes="Demo screening before the course.",
+    )
+    for finding in screening.findings:
+        # A relative finding (e.g. an anticoagulant) is the clinician's call, with a reason.
+        if finding["outcome"] == RuleOutcome.RELATIVE:
+            screening_override(
+                screening=screening,
+                rule_code=finding["rule_code"],
+                by=clinician.user,
+                reason="Discussed with the patient; firm pressure after each injection.",
+                on_date=first,
+                formulation_version=version,
+            )
     for n in range(count):
         day = first + timedelta(days=14 * n)
+        screening_recheck(screening=screening, by=clinician.user, answers={}, on_date=day)
         session = _session(
             clinic=clinic,
             plan=plan,

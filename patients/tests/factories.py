@@ -167,3 +167,12 @@ def _consent_document(version) -> str:
     return consent_document(
         texts=consent_texts_for(formulation_version=version), formulation_version=version
     )
+
+
+class ScreenedPatientFactory(PatientFactory):
+    """Screened on 1 October 2026 with nothing found (valid to the end of December), so
+    treatment may be booked (a patient never screened may not be)."""
+
+    screening = factory.RelatedFactory(
+        ScreeningFactory, factory_related_name="patient", screened_on=date(2026, 10, 1)
+    )

@@ -27,12 +27,13 @@ from patients.tests.factories import (
     PatientFactory,
     PhotographyConsentFactory,
 )
-from sessions.models import SessionRecord, SessionStatus
+from sessions.models import SessionStatus
 from sessions.tests.factories import (
     AdverseEventFactory,
     InjectionFactory,
     SessionRecordFactory,
     TreatmentSessionFactory,
+    signed_as_fixture,
 )
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -120,9 +121,7 @@ def test_the_clinical_tab_shows_the_chart_dose_and_adverse_events(client, patien
     )
     record = SessionRecordFactory(session=session, formulation_version=line.version)
     InjectionFactory(record=record, volume_ml=Decimal("2.00"))
-    SessionRecord.objects.filter(pk=record.pk).update(
-        signed_at=session.ends_at, signed_by=record.clinician
-    )
+    signed_as_fixture(record, at=session.ends_at)
     AdverseEventFactory(session=session, event_type="erythema", serious=True, ctcae_grade=2)
     client.force_login(doctor)
 
@@ -295,9 +294,7 @@ def test_the_clinical_tab_has_a_bounded_query_count(
         )
         record = SessionRecordFactory(session=session, formulation_version=version)
         InjectionFactory(record=record)
-        SessionRecord.objects.filter(pk=record.pk).update(
-            signed_at=session.ends_at, signed_by=record.clinician
-        )
+        signed_as_fixture(record, at=session.ends_at)
         AdverseEventFactory(session=session)
         OutcomeMeasurementFactory(
             patient=patient,

@@ -6,17 +6,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from clinic.models import Clinic, Room, StaffProfile
 from sessions.booking.maintenance import maintenance_reschedule
 from sessions.booking.scheduling import (
     BookingRefused,
+    conflict_retried,
     local_date,
     localise,
     session_book,
     session_cancel,
 )
 from sessions.booking.slots import free_slots
+from sessions.clearance import Step, treatment_clearance
 from sessions.models import (
     ACTIVE_STATUSES,
     PlanStatus,
@@ -36,12 +39,28 @@ def plan_template_defaults(*, template: PlanTemplate) -> dict:
     }
 
 
-def plan_create(*, clinic: Clinic, patient, by, **fields) -> TreatmentPlan:
+def plan_create(
+    *, clinic: Clinic, patient, by, on_date: date | None = None, **fields
+) -> TreatmentPlan:
     """Write a draft plan; unset numbers come from its template, the price currency from the
-    clinic. `by` is the acting user; the plan names their staff profile as its author."""
+    clinic. `by` is the acting user; the plan names their staff profile as its author.
+
+    A plan is treatment: the patient must be cleared for its formulation version
+    (sessions/clearance.py, step PLAN) — screened, with no absolute finding, no allergy to the
+    version and no red flag a dermatologist has not cleared."""
     author = getattr(by, "staff_profile", None)
     if author is None:
         raise BookingRefused("plan", "Only a member of staff with a profile can write a plan.")
+    clearance = treatment_clearance(
+        patient=patient,
+        formulation_version=fields.get("formulation_version"),
+        on_date=on_date or local_date(clinic=clinic, moment=timezone.now()),
+        step=Step.PLAN,
+    )
+    if not clearance.cleared:
+        raise BookingRefused(
+            clearance.first.rule, "No treatment plan can be written yet. " + clearance.message
+        )
     template = fields.get("template")
     if template is not None:
         for name, value in plan_template_defaults(template=template).items():
@@ -206,6 +225,7 @@ def plan_stop(*, clinic: Clinic, plan: TreatmentPlan, reason: str, by, now: date
     return plan
 
 
+@conflict_retried
 def course_book(
     *,
     clinic: Clinic,

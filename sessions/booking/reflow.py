@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from clinic.models import Clinic, Room, StaffProfile
-from sessions.booking.scheduling import BookingRefused, gap_days, localise, session_move
-from sessions.models import SessionStatus, TreatmentSession
+from sessions.booking.scheduling import BookingRefused, conflict_retried, localise, session_move
+from sessions.models import SessionStatus, TreatmentSession, gap_days
 
 
 @dataclass
@@ -49,6 +49,7 @@ def reflow_proposal(
     return shifts
 
 
+@conflict_retried
 def session_move_with_reflow(
     *,
     clinic: Clinic,

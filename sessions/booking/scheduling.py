@@ -8,21 +8,27 @@ own zone, so a session booked for 10:00 stays at 10:00 on the wall clock across 
 change (days are counted on the local calendar, then the local time is localised again).
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db import IntegrityError, transaction
+import psycopg.errors
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 
 from clinic.models import Clinic, Room, StaffProfile
 from clinic.refusals import BookingRefused
-from patients.clearance import treatment_clearance
+from patients.clearance import RECEPTION_SCREEN
+from sessions.clearance import Step, treatment_clearance
 from sessions.models import (
     ACTIVE_STATUSES,
+    SIGNED_SESSION_MESSAGE,
     SessionKind,
     SessionStatus,
     TreatmentPlan,
     TreatmentSession,
+    gap_days,
+    plan_spacing,
 )
 from sessions.outreach.links import patient_links_revoke_for_session
 from sessions.outreach.rows import (
@@ -44,40 +50,75 @@ class Gate:
     blocked: bool
     needs_screening: bool
     message: str = ""
+    rule: str = "clearance"
 
 
 def session_clearance(*, patient, formulation_version, on_date: date) -> Gate:
-    """The screening gate for a treatment session, in words reception may read.
+    """The clearance of a treatment booking (sessions/clearance.py, step BOOKING), in words
+    reception may read: they name the rule, not the patient's clinical detail.
 
-    An absolute finding or an uncleared referral blocks the booking; a lapsed or missing
-    screening only flags the session "screen before treatment" (it can be done on the day).
-    """
+    Never screened, an absolute finding (an allergy to the version is one) or an uncleared red
+    flag refuses the booking; a lapsed screening only flags the session "screen before
+    treatment" (it can be done on the day)."""
     clearance = treatment_clearance(
-        patient=patient, formulation_version=formulation_version, on_date=on_date
+        patient=patient,
+        formulation_version=formulation_version,
+        on_date=on_date,
+        step=Step.BOOKING,
     )
-    if clearance.cleared:
-        return Gate(blocked=False, needs_screening=False)
-    blocking = getattr(clearance, "blocking", None) or clearance.findings
-    if any(getattr(f, "outcome", "") in ("absolute", "referral") for f in blocking):
-        # An absolute contraindication, or a red flag no dermatologist has cleared yet.
+    if not clearance.cleared:
+        first = clearance.first
         return Gate(
             blocked=True,
-            needs_screening=False,
+            needs_screening=first.rule == "screening",
             message="Treatment cannot be booked: "
-            + (
-                clearance.reception_message
-                or "a clinician must review this patient's screening first."
-            )
+            + " ".join(u.reception for u in clearance.unmet)
             + " An assessment appointment can still be booked.",
+            rule=first.rule,
         )
-    if clearance.next_step in ("screen", "re-check"):
-        return Gate(
-            blocked=False,
-            needs_screening=True,
-            message=clearance.reception_message or "Screen before treatment.",
-        )
-    # A relative finding: the clinician decides at the session, with a recorded override.
-    return Gate(blocked=False, needs_screening=False, message=clearance.reception_message)
+    if clearance.notes:
+        return Gate(blocked=False, needs_screening=True, message=RECEPTION_SCREEN)
+    return Gate(blocked=False, needs_screening=False)
+
+
+# Concurrency ----------------------------------------------------------------------------------
+
+# Two bookings at once may deadlock on the rows the exclusion constraints check, or (under a
+# stricter isolation level) fail to serialise; psycopg's errors arrive wrapped in Django's
+# OperationalError. Either way the other booking won: try once more, then say so plainly.
+RETRYABLE = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+CONFLICT_MESSAGE = (
+    "Another booking for this patient, clinician, room or plan was being saved at the same "
+    "moment, so nothing was booked or moved. Look at the calendar again and choose a time."
+)
+
+
+def conflict_retried(action):
+    """Run a booking action in its own transaction; a deadlock or serialization failure is
+    retried once and then refused with a clear conflict (rule "conflict"), never a server
+    error. Inside someone else's transaction there is nothing to retry: it is refused at once."""
+
+    @functools.wraps(action)
+    def run(**kwargs):
+        attempts = 1 if transaction.get_connection().in_atomic_block else 2
+        for attempt in range(1, attempts + 1):
+            try:
+                return action(**kwargs)
+            except OperationalError as exc:
+                if not isinstance(exc.__cause__, RETRYABLE):
+                    raise
+                if attempt == attempts:
+                    raise BookingRefused("conflict", CONFLICT_MESSAGE) from exc
+        raise AssertionError("unreachable")
+
+    return run
+
+
+def _lock_plan(plan_id: int | None) -> None:
+    # Bookings and moves of one plan's sessions queue here, so two of them cannot both pass the
+    # spacing check; the plan is always locked before its sessions (signing does the same).
+    if plan_id is not None:
+        TreatmentPlan.objects.select_for_update().filter(pk=plan_id).first()
 
 
 # Helpers --------------------------------------------------------------------------------------
@@ -172,17 +213,19 @@ OVERLAP_GUARDS = {
 
 
 def _overlap_refusal(exc: IntegrityError) -> BookingRefused | None:
+    """The database's own guards (migrations 0003 and 0009), in reception's words."""
     text = str(exc)
     for name, message in OVERLAP_GUARDS.items():
         if name in text:
             return BookingRefused("overlap", message + " Choose another time.")
+    if "must be at least" in text:
+        return BookingRefused(
+            "interval",
+            "Another session of this plan was booked a moment ago, closer than the shortest gap "
+            "between course sessions (risk of over-injection). Choose another date, or a "
+            "clinician may override the gap with a reason.",
+        )
     return None
-
-
-def gap_days(*, clinic: Clinic, earlier: datetime, later: datetime) -> int:
-    return (
-        local_date(clinic=clinic, moment=later) - local_date(clinic=clinic, moment=earlier)
-    ).days
 
 
 def _check_interval(
@@ -195,36 +238,14 @@ def _check_interval(
     by,
 ) -> tuple[bool, bool]:
     """(needs the override, is a protocol deviation) for a session of `plan` at `starts_at`."""
-    others = plan.sessions.filter(status__in=ACTIVE_STATUSES).exclude(pk=exclude_pk)
-    before = others.filter(starts_at__lte=starts_at).order_by("-starts_at").first()
-    after = others.filter(starts_at__gt=starts_at).order_by("starts_at").first()
-    shortest = clinic.course_min_interval_days
-    too_close = []
-    if before is not None:
-        gap = gap_days(clinic=clinic, earlier=before.starts_at, later=starts_at)
-        if gap < shortest:
-            too_close.append((before, gap))
-    if after is not None:
-        gap = gap_days(clinic=clinic, earlier=starts_at, later=after.starts_at)
-        if gap < shortest:
-            too_close.append((after, gap))
-    if too_close:
-        neighbour, gap = too_close[0]
-        day = neighbour.starts_at.astimezone(clinic.zone)
-        why = (
-            f"Another session of this plan is on {day:%a %d %b %Y}, {gap} day"
-            f"{'' if gap == 1 else 's'} away: course sessions must be at least {shortest} days "
-            f"apart (risk of over-injection)."
-        )
+    spacing = plan_spacing(clinic=clinic, plan=plan, starts_at=starts_at, exclude_pk=exclude_pk)
+    if spacing.too_close:
+        why = spacing.refusal(clinic=clinic)
         if not override_reason.strip():
             raise BookingRefused("interval", why + " A clinician may override this with a reason.")
         if not _can_override(by):
             raise BookingRefused("interval", why + " Only a clinician can record the override.")
-    deviation = False
-    if before is not None:
-        longest = max(clinic.course_max_interval_days, plan.interval_days)
-        deviation = gap_days(clinic=clinic, earlier=before.starts_at, later=starts_at) > longest
-    return bool(too_close), deviation
+    return bool(spacing.too_close), spacing.deviation
 
 
 def plan_reflag(*, clinic: Clinic, plan: TreatmentPlan) -> None:
@@ -296,7 +317,7 @@ def _check_slot(
             on_date=local_date(clinic=clinic, moment=starts_at),
         )
         if gate.blocked:
-            raise BookingRefused("clearance", gate.message)
+            raise BookingRefused(gate.rule, gate.message)
         needs_screening = gate.needs_screening
     flags = {"needs_screening": needs_screening}
     if overridden:
@@ -311,6 +332,7 @@ def _check_slot(
 # Booking ------------------------------------------------------------------------------------
 
 
+@conflict_retried
 def session_book(
     *,
     clinic: Clinic,
@@ -338,6 +360,7 @@ def session_book(
         # to the insert, so two bookings cannot both pass the overlap check. On PostgreSQL the
         # exclusion constraints (migration 0003) catch the race the check cannot see.
         with transaction.atomic():
+            _lock_plan(plan.pk if plan else None)
             flags = _check_slot(
                 clinic=clinic,
                 patient=patient,
@@ -381,6 +404,7 @@ def _locked(session: TreatmentSession) -> TreatmentSession:
     return TreatmentSession.objects.select_for_update().get(pk=session.pk)
 
 
+@conflict_retried
 def session_move(
     *,
     clinic: Clinic,
@@ -398,6 +422,9 @@ def session_move(
     """
     try:
         with transaction.atomic():
+            _lock_plan(
+                TreatmentSession.objects.values_list("plan_id", flat=True).get(pk=session.pk)
+            )
             session = _locked(session)
             _refuse_unless(session, "move")
             previous_starts_at = session.starts_at
@@ -468,6 +495,8 @@ def session_allowed_actions(*, session: TreatmentSession, now: datetime) -> froz
 
 def _refuse_unless(session: TreatmentSession, action: str) -> None:
     statuses, done = SESSION_ACTIONS[action]
+    if session.status not in statuses and session.has_signed_record():
+        raise BookingRefused("signed", SIGNED_SESSION_MESSAGE.format(session=session.pk))
     if session.status not in statuses:
         raise BookingRefused(
             "status",

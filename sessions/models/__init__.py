@@ -5,6 +5,7 @@ imports them from here, as `from sessions.models import TreatmentSession`."""
 
 from .booking import (
     ACTIVE_STATUSES,
+    SIGNED_SESSION_MESSAGE,
     ContactAttempt,
     ContactChannel,
     ContactOutcome,
@@ -14,9 +15,13 @@ from .booking import (
     PlanTemplate,
     SessionKind,
     SessionStatus,
+    SignedSessionError,
+    Spacing,
     Technique,
     TreatmentPlan,
     TreatmentSession,
+    gap_days,
+    plan_spacing,
 )
 from .outreach import (
     PatientLink,
@@ -31,6 +36,7 @@ from .records import (
     AdverseEventSeverity,
     AdverseEventType,
     Causality,
+    ClearanceSnapshot,
     Injection,
     RecordAddendum,
     RecordLot,
@@ -44,6 +50,7 @@ from .records import (
 __all__ = [
     "SessionStatus",
     "ACTIVE_STATUSES",
+    "SIGNED_SESSION_MESSAGE",
     "SessionKind",
     "PlanKind",
     "PlanTemplate",
@@ -52,6 +59,10 @@ __all__ = [
     "PlanStatus",
     "TreatmentPlan",
     "TreatmentSession",
+    "SignedSessionError",
+    "Spacing",
+    "gap_days",
+    "plan_spacing",
     "ContactChannel",
     "ContactOutcome",
     "ContactAttempt",
@@ -59,6 +70,7 @@ __all__ = [
     "SIGNED_MESSAGE",
     "SessionRecordQuerySet",
     "SessionRecord",
+    "ClearanceSnapshot",
     "RecordPartQuerySet",
     "RecordPart",
     "Injection",

@@ -1,13 +1,18 @@
 """Appointments: plan templates, treatment plans, treatment sessions (reception's bookings) and
 the contact attempts of the maintenance recall list."""
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
+
+from clinic.models import Clinic
 
 
 class SessionStatus(models.TextChoices):
@@ -203,6 +208,125 @@ class TreatmentPlan(models.Model):
         return f"Plan {self.pk}: {self.number_of_sessions} × every {self.interval_days} days"
 
 
+class SignedSessionError(ValidationError):
+    """A change to a session whose record is signed, or one that breaks the course spacing."""
+
+
+# What a signed record stands on: its session keeps who was treated, when, by whom and how.
+SIGNED_SESSION_FIELDS = ("patient_id", "starts_at", "ends_at", "clinician_id", "kind")
+SIGNED_SESSION_MESSAGE = (
+    "Session {session} has a signed record, so its patient, time, clinician and kind can never "
+    "change, and it cannot be cancelled or moved: the record says who was treated, when and by "
+    "whom. Add a signed addendum to the record to correct it."
+)
+# Writes that can bring two sessions of a course closer together.
+SPACING_FIELDS = ("plan_id", "starts_at", "status", "interval_override_reason")
+GUARDED_FIELD_NAMES = {f.removesuffix("_id") for f in (*SIGNED_SESSION_FIELDS, *SPACING_FIELDS)}
+
+
+def gap_days(*, clinic: Clinic, earlier: datetime, later: datetime) -> int:
+    """Days between two moments on the clinic's calendar (a course is counted in days)."""
+    zone = clinic.zone
+    return (later.astimezone(zone).date() - earlier.astimezone(zone).date()).days
+
+
+@dataclass(frozen=True)
+class Spacing:
+    """Where a session of a plan falls against the plan's other active sessions (DOMAIN.md:
+    course sessions 7–14 days apart; the clinic's settings, practice defaults)."""
+
+    before: "TreatmentSession | None"
+    after: "TreatmentSession | None"
+    # (neighbour, gap in days) closer than the clinic's shortest gap, nearest first.
+    too_close: tuple
+    deviation: bool  # longer than the longest gap after the previous session
+    shortest: int
+
+    def refusal(self, *, clinic: Clinic) -> str:
+        neighbour, gap = self.too_close[0]
+        day = neighbour.starts_at.astimezone(clinic.zone)
+        return (
+            f"Another session of this plan is on {day:%a %d %b %Y}, {gap} day"
+            f"{'' if gap == 1 else 's'} away: course sessions must be at least {self.shortest} "
+            "days apart (risk of over-injection)."
+        )
+
+
+def plan_spacing(
+    *, clinic: Clinic, plan: "TreatmentPlan", starts_at: datetime, exclude_pk: int | None
+) -> Spacing:
+    others = plan.sessions.filter(status__in=ACTIVE_STATUSES).exclude(pk=exclude_pk)
+    before = others.filter(starts_at__lte=starts_at).order_by("-starts_at").first()
+    after = others.filter(starts_at__gt=starts_at).order_by("starts_at").first()
+    shortest = clinic.course_min_interval_days
+    too_close = []
+    if before is not None:
+        gap = gap_days(clinic=clinic, earlier=before.starts_at, later=starts_at)
+        if gap < shortest:
+            too_close.append((before, gap))
+    if after is not None:
+        gap = gap_days(clinic=clinic, earlier=starts_at, later=after.starts_at)
+        if gap < shortest:
+            too_close.append((after, gap))
+    too_close.sort(key=lambda pair: pair[1])
+    deviation = False
+    if before is not None:
+        longest = max(clinic.course_max_interval_days, plan.interval_days)
+        deviation = gap_days(clinic=clinic, earlier=before.starts_at, later=starts_at) > longest
+    return Spacing(before, after, tuple(too_close), deviation, shortest)
+
+
+def _refuse_spacing(session: "TreatmentSession") -> None:
+    """The row-level guard of the 7-day rule for writes that skip scheduling.py (on PostgreSQL a
+    trigger holds it for raw SQL and concurrent writers too)."""
+    if (
+        session.plan_id is None
+        or session.status not in ACTIVE_STATUSES
+        or session.interval_override_reason.strip()
+    ):
+        return
+    clinic = Clinic.current()
+    if clinic is None:
+        return
+    spacing = plan_spacing(
+        clinic=clinic, plan=session.plan, starts_at=session.starts_at, exclude_pk=session.pk
+    )
+    if spacing.too_close:
+        raise SignedSessionError(
+            spacing.refusal(clinic=clinic) + " A clinician may override this with a reason."
+        )
+
+
+class TreatmentSessionQuerySet(models.QuerySet):
+    """Bulk paths keep a signed record's session and the course spacing too."""
+
+    def update(self, **kwargs):
+        fields = {f"{k}_id" if k in ("patient", "clinician", "plan") else k for k in kwargs}
+        if fields & {*SIGNED_SESSION_FIELDS, "status"}:
+            first = self.filter(record__signed_at__isnull=False).first()
+            if first is not None:
+                raise SignedSessionError(SIGNED_SESSION_MESSAGE.format(session=first.pk))
+        if fields & set(SPACING_FIELDS):
+            if any(hasattr(value, "resolve_expression") for value in kwargs.values()):
+                raise SignedSessionError(
+                    "Course sessions are moved one by one through booking, so the spacing of the "
+                    "course is checked for each."
+                )
+            for session in self.filter(plan__isnull=False):
+                for name, value in kwargs.items():
+                    setattr(session, name, value)
+                _refuse_spacing(session)
+        return super().update(**kwargs)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for session in objs:
+            _refuse_spacing(session)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    update.queryset_only = True
+
+
 class TreatmentSession(models.Model):
     """An appointment: who, with whom, where and when. No clinical content lives here."""
 
@@ -246,6 +370,7 @@ class TreatmentSession(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
+    objects = TreatmentSessionQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -283,6 +408,49 @@ class TreatmentSession(models.Model):
 
     def __str__(self):
         return f"Session {self.pk} at {self.starts_at.isoformat()}"
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and not set(update_fields) & GUARDED_FIELD_NAMES:
+            return super().save(*args, **kwargs)  # renumbering, flags: nothing guarded moves
+        stored = None
+        if self.pk is not None:
+            stored = (
+                type(self)
+                .objects.filter(pk=self.pk)
+                .values(*SIGNED_SESSION_FIELDS, *SPACING_FIELDS)
+                .first()
+            )
+        if stored is not None:
+            changed = {f for f in stored if getattr(self, f) != stored[f]}
+            leaves_completed = (
+                stored["status"] == SessionStatus.COMPLETED
+                and self.status != SessionStatus.COMPLETED
+            )
+            if (
+                changed & set(SIGNED_SESSION_FIELDS) or leaves_completed
+            ) and self.has_signed_record():
+                raise SignedSessionError(SIGNED_SESSION_MESSAGE.format(session=self.pk))
+            if changed & set(SPACING_FIELDS) and not self._was_spaced_alike(stored):
+                _refuse_spacing(self)
+        else:
+            _refuse_spacing(self)
+        return super().save(*args, **kwargs)
+
+    def _was_spaced_alike(self, stored: dict) -> bool:
+        # A change between two active statuses (confirm, check in) moves nothing closer.
+        return (
+            stored["plan_id"] == self.plan_id
+            and stored["starts_at"] == self.starts_at
+            and stored["interval_override_reason"] == self.interval_override_reason
+            and stored["status"] in ACTIVE_STATUSES
+        )
+
+    def has_signed_record(self) -> bool:
+        return (
+            self.pk is not None
+            and type(self).objects.filter(pk=self.pk, record__signed_at__isnull=False).exists()
+        )
 
 
 class ContactChannel(models.TextChoices):

@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from clinic.models import Clinic
+from formulations.models import LotStatus
 from patients.models import ScalpZone
 
 from .booking import Device, Technique, TreatmentSession
@@ -27,6 +29,38 @@ SIGNED_MESSAGE = (
 )
 
 
+UNCLEARED_MESSAGE = (
+    "Record of session {session} cannot be signed: no cleared clearance is frozen with it. "
+    "Sign it on the record page, which checks the screening, re-check, consent, lots and "
+    "spacing at the moment of signing."
+)
+
+
+def signing_refusal(record: "SessionRecord") -> str:
+    """Why `record` may not carry a signature yet ("" when it may): signing needs a cleared
+    clearance snapshot, and every lot named usable on the session's day. The last guard after
+    record_sign, for writes that skip it (on PostgreSQL a trigger says the same)."""
+    if record.pk is None:
+        return UNCLEARED_MESSAGE.format(session=record.session_id)
+    cleared = ClearanceSnapshot.objects.filter(record_id=record.pk, cleared=True).exists()
+    if not cleared:
+        return UNCLEARED_MESSAGE.format(session=record.session_id)
+    clinic = Clinic.current()
+    starts_at = TreatmentSession.objects.values_list("starts_at", flat=True).get(
+        pk=record.session_id
+    )
+    day = starts_at.astimezone(clinic.zone if clinic else None).date()
+    for use in RecordLot.objects.filter(record_id=record.pk).select_related("lot"):
+        lot = use.lot
+        if lot.status != LotStatus.AVAILABLE:
+            return (
+                f"Lot {lot.lot_number} is {lot.get_status_display().lower()}: it must not be used."
+            )
+        if lot.usable_until < day:
+            return f"Lot {lot.lot_number} expired on {lot.usable_until:%d %b %Y}."
+    return ""
+
+
 class SessionRecordQuerySet(models.QuerySet):
     def signed(self):
         return self.filter(signed_at__isnull=False)
@@ -38,7 +72,19 @@ class SessionRecordQuerySet(models.QuerySet):
 
     def update(self, **kwargs):
         self._refuse_signed()
+        if kwargs.get("signed_at") is not None:
+            for record in self:
+                why = signing_refusal(record)
+                if why:
+                    raise SignedRecordError(why)
         return super().update(**kwargs)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        if any(obj.signed_at is not None for obj in objs):
+            # A record is created unsigned; its clearance is frozen before the signature.
+            raise SignedRecordError(UNCLEARED_MESSAGE.format(session=objs[0].session_id))
+        return super().bulk_create(objs, *args, **kwargs)
 
     def delete(self):
         self._refuse_signed()
@@ -101,6 +147,10 @@ class SessionRecord(models.Model):
     def save(self, *args, **kwargs):
         if self._stored_signed():
             raise SignedRecordError(SIGNED_MESSAGE.format(session=self.session_id))
+        if self.signed_at is not None:
+            why = signing_refusal(self)
+            if why:
+                raise SignedRecordError(why)
         return super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -277,6 +327,52 @@ class RecordAddendum(models.Model):
 
     def delete(self, *args, **kwargs):
         raise SignedRecordError("A signed addendum cannot be deleted.")
+
+
+class ClearanceSnapshotQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise SignedRecordError(SNAPSHOT_MESSAGE)
+
+    def delete(self):
+        raise SignedRecordError(SNAPSHOT_MESSAGE)
+
+    update.queryset_only = True
+    delete.queryset_only = True
+
+
+SNAPSHOT_MESSAGE = "A clearance snapshot is frozen with its record and never changes."
+
+
+class ClearanceSnapshot(models.Model):
+    """What a record was signed against (sessions/clearance.py, run under lock at signing): the
+    screening and re-check, every finding with its override (who, when, why) or dermatologist's
+    clearance, the rule versions, the consents, the lots as they stood, and the spacing. Written
+    in the signing transaction before the signature; never changed."""
+
+    record = models.OneToOneField(
+        SessionRecord, on_delete=models.PROTECT, related_name="clearance_snapshot"
+    )
+    cleared = models.BooleanField()
+    taken_at = models.DateTimeField()
+    data = models.JSONField()
+
+    objects = ClearanceSnapshotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"Clearance of record {self.record_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and type(self).objects.filter(pk=self.pk).exists():
+            raise SignedRecordError(SNAPSHOT_MESSAGE)
+        if SessionRecord.objects.filter(pk=self.record_id, signed_at__isnull=False).exists():
+            raise SignedRecordError(SNAPSHOT_MESSAGE)
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise SignedRecordError(SNAPSHOT_MESSAGE)
 
 
 class AdverseEventType(models.TextChoices):

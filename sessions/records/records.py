@@ -22,15 +22,10 @@ from clinic.roles import Role
 from formulations.lots import lot_usability
 from formulations.models import FormulationVersion, Lot, VersionStatus
 from formulations.units import IngredientDose, decimal_text, ingredient_doses
-from patients.clearance import (
-    NEXT_OVERRIDE,
-    NEXT_RECHECK,
-    NEXT_REFER,
-    pre_session_clearance,
-)
-from patients.consent import consent_missing
 from sessions.booking.maintenance import maintenance_reschedule
+from sessions.clearance import Step, Unmet, treatment_clearance
 from sessions.models import (
+    ClearanceSnapshot,
     Device,
     Injection,
     PlanStatus,
@@ -52,6 +47,14 @@ DUTASTERIDE_AFTERCARE = "Do not donate blood for 6 months after your last dutast
 # DOMAIN.md: depth within 1–4 mm, never deeper than 4 mm.
 MAX_DEPTH_MM = Decimal("4")
 NEEDLE_FREE = (Device.PRESSURE, Device.ELECTROPORATION)
+
+
+def depth_refusal(depth_mm) -> str:
+    return (
+        f"Depth {decimal_text(Decimal(depth_mm))} mm is deeper than the "
+        f"{decimal_text(MAX_DEPTH_MM)} mm safety limit for scalp mesotherapy (injections go "
+        "1–4 mm deep)."
+    )
 
 
 # Helpers --------------------------------------------------------------------------------------
@@ -103,13 +106,27 @@ def _locked_record(record: SessionRecord) -> SessionRecord:
 
 @dataclass(frozen=True)
 class RecordGate:
-    """Whether a record may be started; if not, which rule, why, and where to fix it."""
+    """Whether a record may be started; if not, every prerequisite still unmet (each with its
+    rule, why and where to fix it), so the page lists them all at once."""
 
     allowed: bool
-    rule: str = ""
-    message: str = ""
-    fix_url: str = ""
-    fix_label: str = ""
+    unmet: tuple[Unmet, ...] = ()
+
+    @property
+    def rule(self) -> str:
+        return self.unmet[0].rule if self.unmet else ""
+
+    @property
+    def message(self) -> str:
+        return " ".join(u.message for u in self.unmet)
+
+    @property
+    def fix_url(self) -> str:
+        return self.unmet[0].fix_url if self.unmet else ""
+
+    @property
+    def fix_label(self) -> str:
+        return self.unmet[0].fix_label if self.unmet else ""
 
 
 def record_gate(
@@ -118,67 +135,55 @@ def record_gate(
     on_date: date,
     formulation_version: FormulationVersion | None = None,
 ) -> RecordGate:
-    """A record starts only for a checked-in treatment session whose patient is cleared today:
-    screening valid, today's re-check done, no blocking finding (DOMAIN.md)."""
-
-    patient_id = session.patient_id
+    """A record starts only for a checked-in treatment session whose patient is cleared today
+    (sessions/clearance.py, step RECORD_START: screening, re-check, findings, consent, a usable
+    lot, spacing)."""
     if session.kind != SessionKind.TREATMENT:
         return RecordGate(
             False,
-            "kind",
-            "This is an assessment appointment: nothing is injected, so it has no session record.",
+            (
+                Unmet(
+                    "kind",
+                    "This is an assessment appointment: nothing is injected, so it has no "
+                    "session record.",
+                ),
+            ),
         )
+    unmet = []
     if session.status != SessionStatus.CHECKED_IN:
-        return RecordGate(
-            False,
-            "checked_in",
-            f"The session is {session.get_status_display().lower()}: a record can only be "
-            "started once the patient is checked in.",
-            reverse("treatment_sessions:session_detail", args=[session.pk]),
-            "Open the session to check the patient in",
+        unmet.append(
+            Unmet(
+                "checked_in",
+                f"The session is {session.get_status_display().lower()}: a record can only be "
+                "started once the patient is checked in.",
+                reverse("treatment_sessions:session_detail", args=[session.pk]),
+                "Open the session to check the patient in",
+            )
         )
     version = formulation_version or (session.plan.formulation_version if session.plan else None)
-    clearance = pre_session_clearance(
-        patient=session.patient, formulation_version=version, on_date=on_date
+    clearance = treatment_clearance(
+        patient=session.patient,
+        formulation_version=version,
+        on_date=on_date,
+        step=Step.RECORD_START,
+        session=session,
     )
-    if clearance.cleared:
-        return _consent_gate(session=session, formulation_version=version)
-    screening = clearance.screening
-    if clearance.next_step == NEXT_RECHECK and screening is not None:
-        url = reverse("patients:screening_recheck", args=[patient_id, screening.pk])
-        label = "Record today's re-check"
-    elif clearance.next_step in (NEXT_OVERRIDE, NEXT_REFER) and screening is not None:
-        url = reverse("patients:screening", args=[patient_id, screening.pk])
-        label = (
-            "Record an override with a reason"
-            if clearance.next_step == NEXT_OVERRIDE
-            else "Record the dermatologist's clearance"
-        )
-    else:
-        url = reverse("patients:screening_new", args=[patient_id])
-        label = "Screen the patient"
-    return RecordGate(False, clearance.next_step or "screening", clearance.message, url, label)
+    unmet.extend(clearance.unmet)
+    return RecordGate(not unmet, tuple(unmet))
 
 
-def consent_refusal(missing: list[str]) -> str:
-    """Why the patient may not be injected yet, naming each consent still to sign."""
-    return (
-        f"The patient has not signed {' and '.join(missing)}. Nothing may be injected until "
-        "the patient has signed it in front of a clinician."
-    )
-
-
-def _consent_gate(*, session: TreatmentSession, formulation_version) -> RecordGate:
-
-    missing = consent_missing(patient=session.patient, formulation_version=formulation_version)
-    if not missing:
-        return RecordGate(True)
-    url = reverse("patients:consent_new", args=[session.patient_id])
-    if formulation_version is not None:
-        # The consent form then shows this version and, for a prescription drug, the
-        # off-label statement to sign with it.
-        url += f"?version={formulation_version.pk}"
-    return RecordGate(False, "consent", consent_refusal(missing), url, "Take the patient's consent")
+def record_sign_blockers(*, record: SessionRecord) -> tuple[Unmet, ...]:
+    """What would stop the signature if it were given now (the same clearance record_sign runs
+    under lock), so the page lists it while the record is being written."""
+    session = record.session
+    return treatment_clearance(
+        patient=session.patient,
+        formulation_version=record.formulation_version,
+        on_date=session_local_date(session=session),
+        step=Step.SIGNING,
+        session=session,
+        lots=[use.lot for use in record.lots_used.select_related("lot")],
+    ).unmet
 
 
 # Starting and filling in a record -------------------------------------------------------------
@@ -271,11 +276,7 @@ INJECTION_FIELDS = (
 
 def _check_injection(injection: Injection) -> None:
     if injection.depth_mm is not None and Decimal(injection.depth_mm) > MAX_DEPTH_MM:
-        raise RecordRefused(
-            "depth",
-            f"{injection.depth_mm} mm is too deep: scalp injections go 1–4 mm deep, never "
-            "deeper than 4 mm.",
-        )
+        raise RecordRefused("depth", depth_refusal(injection.depth_mm))
     if injection.device in NEEDLE_FREE and injection.needle_gauge:
         raise RecordRefused(
             "needle_gauge", "A needle-free device has no needle gauge: leave the gauge empty."
@@ -459,21 +460,23 @@ def record_sign(*, record: SessionRecord, by, now: datetime) -> SessionRecord:
     with transaction.atomic():
         record = _locked_record(record)
         _refuse_signed(record)
-        session = TreatmentSession.objects.select_for_update().get(pk=record.session_id)
+        # The plan before its sessions, as bookings lock them, so the two never deadlock.
+        plan_id = TreatmentSession.objects.values_list("plan_id", flat=True).get(
+            pk=record.session_id
+        )
+        if plan_id is not None:
+            TreatmentPlan.objects.select_for_update().get(pk=plan_id)
+        session = (
+            TreatmentSession.objects.select_for_update(of=("self",))
+            .select_related("patient", "plan")
+            .get(pk=record.session_id)
+        )
         if session.status != SessionStatus.CHECKED_IN:
             raise RecordRefused(
                 "checked_in",
                 f"The session is {session.get_status_display().lower()}: only the record of a "
                 "checked-in session can be signed.",
             )
-        # Consent may have been missing all along (a record started before this check) or the
-        # version changed since the start: the signature is the last chance to stop.
-
-        missing = consent_missing(
-            patient=session.patient, formulation_version=record.formulation_version
-        )
-        if missing:
-            raise RecordRefused("consent", consent_refusal(missing))
         injections = list(record.injections.all())
         uses = list(record.lots_used.order_by("lot_id"))
         problems = _completeness_problems(record, injections, uses)
@@ -488,18 +491,36 @@ def record_sign(*, record: SessionRecord, by, now: datetime) -> SessionRecord:
             .filter(pk__in=[u.lot_id for u in uses])
             .order_by("pk")
         }
-        day = session_local_date(session=session)
         for use in uses:
             lot = lots[use.lot_id]
-            usable, why = lot_usability(lot=lot, on_date=day, version=record.formulation_version)
-            if not usable:
-                raise RecordRefused("lot", why)
             if lot.quantity_remaining < use.units_used:
                 raise RecordRefused(
                     "stock",
                     f"Lot {lot.lot_number} has only {lot.quantity_remaining} left in stock, but "
                     f"{use.units_used} are recorded as opened. Check the stock or the record.",
                 )
+        # Everything the clearance depends on is locked and checked again: a pregnancy, an
+        # allergy or a red flag recorded since the start, a withdrawn consent or a recalled
+        # lot stops the signature here. What it was judged on is frozen with the record.
+        day = session_local_date(session=session)
+        clearance = treatment_clearance(
+            patient=session.patient,
+            formulation_version=record.formulation_version,
+            on_date=day,
+            step=Step.SIGNING,
+            session=session,
+            lots=[lots[u.lot_id] for u in uses],
+            lock=True,
+        )
+        if not clearance.cleared:
+            raise RecordRefused(
+                clearance.first.rule, "The record cannot be signed. " + clearance.message
+            )
+        # Stored as judged: were the check above ever lost, the database still refuses a
+        # signature whose snapshot does not say cleared.
+        ClearanceSnapshot.objects.create(
+            record=record, cleared=clearance.cleared, taken_at=now, data=clearance.snapshot()
+        )
         for use in uses:
             lot = lots[use.lot_id]
             lot.quantity_remaining -= use.units_used

@@ -118,7 +118,7 @@ def _page(request, session, record, *, status=200, **forms):
     # Prefetched: the dose panel (records.record_doses) reads the same injections.
     prefetch_related_objects([record], "injections")
     injections = list(record.injections.all())
-    uses = list(record.lots_used.select_related("lot"))
+    uses = list(record.lots_used.select_related("lot").prefetch_related("lot__corrections"))
     can_edit = record.signed_at is None and request.user.has_perm(CHANGE)
     addenda = list(record.addenda.select_related("signed_by")) if record.signed_at else []
     for addendum in addenda:
@@ -145,6 +145,8 @@ def _page(request, session, record, *, status=200, **forms):
             getattr(request.user, "staff_profile", None), "registration_number", ""
         ).strip(),
         can_add_addendum=record.signed_at is not None and request.user.has_perm(ADDENDUM),
+        sign_blockers=records.record_sign_blockers(record=record) if can_edit else (),
+        snapshot=getattr(record, "clearance_snapshot", None) if record.signed_at else None,
     )
     if can_edit:
         day = records.session_local_date(session=session)

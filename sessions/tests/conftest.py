@@ -7,7 +7,7 @@ import time_machine
 
 from clinic.roles import Role
 from clinic.tests.factories import OpeningHoursFactory, RoomFactory, WorkingHoursFactory
-from patients.tests.factories import PatientFactory
+from patients.tests.factories import PatientFactory, ScreenedPatientFactory
 from sessions.booking import scheduling
 from sessions.tests.factories import TreatmentPlanFactory
 
@@ -39,7 +39,14 @@ def room(open_clinic):
 
 @pytest.fixture
 def patient(db):
-    return PatientFactory(given_name="Priya", family_name="Patel")
+    """Screened with nothing found (ScreenedPatientFactory), so treatment may be booked for her
+    (a patient never screened may not be: sessions/clearance.py)."""
+    return ScreenedPatientFactory(given_name="Priya", family_name="Patel")
+
+
+@pytest.fixture
+def unscreened_patient(db):
+    return PatientFactory(given_name="Una", family_name="Unscreened")
 
 
 @pytest.fixture

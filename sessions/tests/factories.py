@@ -13,6 +13,7 @@ from sessions.models import (
     AdverseEventSeverity,
     AdverseEventType,
     Causality,
+    ClearanceSnapshot,
     ContactAttempt,
     ContactChannel,
     ContactOutcome,
@@ -43,13 +44,36 @@ class TreatmentSessionFactory(factory.django.DjangoModelFactory):
     ends_at = factory.LazyAttribute(lambda s: s.starts_at + timedelta(minutes=45))
 
 
+def signed_as_fixture(record: SessionRecord, *, at: datetime, by=None) -> SessionRecord:
+    """Sign `record` without record_sign's rules (tested in test_records.py): a cleared
+    clearance snapshot is frozen first, as the model and the database require."""
+    ClearanceSnapshot.objects.create(
+        record=record, cleared=True, taken_at=at, data={"fixture": True}
+    )
+    SessionRecord.objects.filter(pk=record.pk).update(
+        signed_at=at, signed_by=by or record.clinician
+    )
+    record.refresh_from_db()
+    return record
+
+
 class SessionRecordFactory(factory.django.DjangoModelFactory):
+    """Pass signed_at (and signed_by) for a record signed as a fixture (signed_as_fixture)."""
+
     class Meta:
         model = SessionRecord
 
     session = factory.SubFactory(TreatmentSessionFactory)
     clinician = factory.LazyAttribute(lambda r: r.session.clinician)
     formulation_version = factory.SubFactory(FormulationVersionFactory)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        signed_at, signed_by = kwargs.pop("signed_at", None), kwargs.pop("signed_by", None)
+        record = super()._create(model_class, *args, **kwargs)
+        if signed_at is not None:
+            signed_as_fixture(record, at=signed_at, by=signed_by)
+        return record
 
 
 class RecordLotFactory(factory.django.DjangoModelFactory):

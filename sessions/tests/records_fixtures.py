@@ -13,8 +13,8 @@ from formulations.tests.factories import (
     IngredientLineFactory,
     LotFactory,
 )
+from patients.models import Screening
 from patients.tests.factories import (
-    ScreeningFactory,
     ScreeningRecheckFactory,
     TreatmentConsentFactory,
 )
@@ -69,8 +69,9 @@ def course(patient, clinician, dht_version):
 @pytest.fixture
 def screened_patient(patient, clinician):
     """Screened three weeks ago and re-checked on the session's day; no consent signed yet."""
-    screening = ScreeningFactory(
-        patient=patient, screened_on=date(2026, 11, 2), clinician=clinician.user
+    screening = patient.screenings.get()
+    Screening.objects.filter(pk=screening.pk).update(
+        screened_on=date(2026, 11, 2), clinician=clinician.user
     )
     ScreeningRecheckFactory(screening=screening, checked_on=SESSION_DAY, clinician=clinician.user)
     return patient

@@ -13,7 +13,7 @@ from django.db import connection, connections
 
 from clinic.models import Clinic, OpeningHours, Room, StaffProfile, WorkingHours
 from clinic.roles import Role
-from patients.tests.factories import PatientFactory
+from patients.tests.factories import ScreenedPatientFactory
 from sessions.booking.scheduling import BookingRefused, session_book
 from sessions.models import TreatmentSession
 from sessions.tests.conftest import MONDAY, at
@@ -34,7 +34,7 @@ def test_ten_threads_booking_one_clinician_slot_give_one_booking_and_nine_confli
     )
     WorkingHours.objects.create(staff=clinician, weekday=0, starts=time(9), ends=time(17))
     rooms = [Room.objects.create(clinic=clinic, name=f"Room {n}") for n in range(THREADS)]
-    patients = [PatientFactory() for _ in range(THREADS)]
+    patients = [ScreenedPatientFactory() for _ in range(THREADS)]
     slot = at(clinic, 2026, 11, 23, 10)
     start = threading.Barrier(THREADS)
     outcomes: list[str] = []

@@ -12,12 +12,12 @@ from formulations.tests.factories import (
     IngredientLineFactory,
 )
 from patients.tests.factories import PatientFactory
-from sessions.models import SessionRecord
 from sessions.records.doses import patient_cumulative_doses
 from sessions.tests.factories import (
     InjectionFactory,
     SessionRecordFactory,
     TreatmentSessionFactory,
+    signed_as_fixture,
 )
 
 SIGNED_AT = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
@@ -55,9 +55,7 @@ def _signed_record(patient, version, volumes, *, day=0, signed=True):
     for zone, volume in volumes:
         InjectionFactory(record=record, zone=zone, volume_ml=Decimal(volume))
     if signed:
-        SessionRecord.objects.filter(pk=record.pk).update(
-            signed_at=SIGNED_AT + timedelta(days=day), signed_by=record.clinician
-        )
+        signed_as_fixture(record, at=SIGNED_AT + timedelta(days=day))
     return record
 
 

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from formulations.tests.factories import FormulationVersionFactory
-from patients.tests.factories import AssessmentFactory, PatientFactory
+from patients.tests.factories import AssessmentFactory, ScreenedPatientFactory
 from sessions.booking import plans
 from sessions.booking.plans import (
     plan_complete,
@@ -78,7 +78,12 @@ def test_a_depth_beyond_four_millimetres_is_refused(clinic, patient, clinician):
 
 def test_an_assessment_of_another_patient_is_refused(clinic, patient, clinician):
     with pytest.raises(BookingRefused):
-        new_plan(clinic, patient, clinician, assessment=AssessmentFactory(patient=PatientFactory()))
+        new_plan(
+            clinic,
+            patient,
+            clinician,
+            assessment=AssessmentFactory(patient=ScreenedPatientFactory()),
+        )
 
 
 @time_machine.travel(MONDAY, tick=False)

@@ -10,12 +10,12 @@ from django.urls import reverse
 from clinic.roles import Role
 from formulations.tests.factories import LotFactory
 from patients.tests.factories import PatientFactory
-from sessions.models import SessionRecord
 from sessions.records.recall import lot_recipients, lot_recipients_csv, version_usage
 from sessions.tests.factories import (
     RecordLotFactory,
     SessionRecordFactory,
     TreatmentSessionFactory,
+    signed_as_fixture,
 )
 
 pytestmark = pytest.mark.django_db
@@ -37,9 +37,7 @@ def _use(
     use = RecordLotFactory(record=record, lot=lot, volume_ml=Decimal(volume))
     if signed:
         # Signed as record_sign would, without its clearance and stock rules (tested elsewhere).
-        SessionRecord.objects.filter(pk=record.pk).update(
-            signed_at=session.ends_at, signed_by=record.clinician
-        )
+        signed_as_fixture(record, at=session.ends_at)
     return use
 
 

@@ -9,6 +9,8 @@ from django.urls import reverse
 from clinic.models import AccessLog
 from clinic.roles import Role
 from formulations.tests.factories import FormulationVersionFactory, LotFactory
+from patients.models import ConsentWithdrawal
+from patients.tests.factories import ScreeningRecheckFactory
 from sessions.models import SessionRecord, SessionStatus
 from sessions.records import records
 from sessions.tests.factories import AdverseEventFactory, TreatmentSessionFactory
@@ -397,3 +399,58 @@ def test_a_signed_record_offers_no_correction(as_clinician, checked_in, clinicia
     assert injection.volume_ml == Decimal("1.00")
     page = as_clinician.get(_url("record", checked_in)).content.decode()
     assert "never be changed" in page
+
+
+def test_a_patient_found_pregnant_since_the_start_blocks_the_signature_and_the_page_says_why(
+    as_clinician, checked_in, clinician, lot
+):
+    # given: a record started and filled in; then today's re-check finds her pregnant, and she
+    # withdrew her consent as well
+    checked_in.patient.sex_at_birth = "female"
+    checked_in.patient.save(update_fields=["sex_at_birth"])
+    record = records.record_start(session=checked_in, clinician=clinician, now=DURING_SESSION)
+    records.injection_add(record=record, **{**INJECTION, "volume_ml": D("1")})
+    records.record_lot_add(record=record, lot=lot, volume_ml=D("1"))
+    screening = checked_in.patient.screenings.get()
+    ScreeningRecheckFactory(
+        screening=screening, checked_on=DURING_SESSION.date(), answers={"pregnant": True}
+    )
+    for consent in checked_in.patient.consents.all():
+        ConsentWithdrawal.objects.create(
+            signature=consent,
+            withdrawn_at=DURING_SESSION,
+            reason="By phone",
+            recorded_by=clinician.user,
+        )
+
+    # when
+    page = as_clinician.get(_url("record", checked_in)).content.decode()
+
+    # then: every unmet prerequisite at once, each with its fix
+    blockers = page.split('data-testid="sign-blockers"')[1].split("</div>")[0]
+    assert "Blocked by screening rule “pregnancy” (absolute contraindication)" in blockers
+    assert "has not signed the treatment consent" in blockers
+    assert f'href="/patients/{checked_in.patient_id}/screening/{screening.pk}/"' in blockers
+    assert "Take the patient&#x27;s consent" in blockers
+    response = as_clinician.post(_url("record_sign", checked_in), {"confirm": "yes"}, follow=True)
+    assert "The record cannot be signed. Blocked by screening rule “pregnancy”" in (
+        response.content.decode()
+    )
+    record.refresh_from_db()
+    assert record.signed_at is None
+
+
+def test_the_signed_record_shows_what_its_clearance_was_judged_on(
+    as_clinician, checked_in, clinician, lot
+):
+    record = records.record_start(session=checked_in, clinician=clinician, now=DURING_SESSION)
+    records.injection_add(record=record, **{**INJECTION, "volume_ml": D("1")})
+    records.record_lot_add(record=record, lot=lot, volume_ml=D("1"))
+    records.record_sign(record=record, by=clinician.user, now=DURING_SESSION)
+
+    page = as_clinician.get(_url("record", checked_in)).content.decode()
+
+    snapshot = page.split('data-testid="clearance-snapshot"')[1].split("</div>")[0]
+    assert "Cleared" in snapshot and "for treatment on 2026-11-23" in snapshot
+    assert "Screening of 2026-11-02" in snapshot and "re-checked 2026-11-23" in snapshot
+    assert "DHT-7001" in snapshot and "available" in snapshot

@@ -97,7 +97,8 @@ def test_a_record_cannot_start_before_the_patient_is_checked_in(checked_in, clin
     assert not SessionRecord.objects.exists()
 
 
-def test_a_patient_never_screened_is_sent_to_screening(patient, clinician, room, course):
+def test_a_patient_never_screened_is_sent_to_screening(unscreened_patient, clinician, room, course):
+    patient = unscreened_patient
     session = TreatmentSessionFactory(
         patient=patient, clinician=clinician, room=room, plan=course, status="checked_in"
     )
@@ -297,7 +298,9 @@ def test_a_depth_over_4_mm_is_refused_by_the_form():
 
 
 def test_a_depth_over_4_mm_is_refused_by_the_rule_and_the_model(record):
-    with pytest.raises(RecordRefused, match="never deeper than 4 mm"):
+    with pytest.raises(
+        RecordRefused, match="deeper than the 4 mm safety limit for scalp mesotherapy"
+    ):
         records.injection_add(record=record, **{**VERTEX, "depth_mm": D("4.5")})
     with pytest.raises(Exception, match="4"):
         Injection(record=record, **{**VERTEX, "depth_mm": D("4.5")}).full_clean()

@@ -27,7 +27,7 @@ from kombu import Connection
 from clinic.celery import app as celery_app
 from clinic.models import Clinic
 from conftest import skip_unless_ci
-from patients.tests.factories import PatientFactory
+from patients.tests.factories import ScreenedPatientFactory
 from sessions.booking.scheduling import session_book
 from sessions.models import (
     Reminder,
@@ -62,7 +62,7 @@ def test_two_sweeps_at_once_send_each_reminder_once(monkeypatch):
     Clinic.objects.create(name="Race Clinic", time_zone="Europe/London")
     first = TreatmentSessionFactory(starts_at=MONDAY + timedelta(days=3))
     for n in range(DUE):
-        patient = PatientFactory(email_consent_at=CONSENTED)
+        patient = ScreenedPatientFactory(email_consent_at=CONSENTED)
         session = TreatmentSession.objects.create(
             patient=patient,
             clinician=first.clinician,
@@ -144,7 +144,7 @@ def sms_outbox(settings, tmp_path):
 
 def texted_patient(**kwargs):
     # No quiet hours: these tests run on the real clock, at whatever hour CI runs them.
-    return PatientFactory(
+    return ScreenedPatientFactory(
         preferred_channel="sms",
         sms_consent_at=CONSENTED,
         quiet_hours_start=time_of_day(0),

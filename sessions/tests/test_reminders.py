@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from clinic.models import Clinic
-from patients.tests.factories import PatientFactory
+from patients.tests.factories import PatientFactory, ScreenedPatientFactory
 from sessions.booking.plans import course_book
 from sessions.booking.scheduling import (
     BookingRefused,
@@ -59,13 +59,15 @@ def sms_to_files(settings, tmp_path):
 @pytest.fixture
 def patient(db):
     """Agreed to email reminders; prefers email."""
-    return PatientFactory(given_name="Priya", family_name="Patel", email_consent_at=CONSENTED)
+    return ScreenedPatientFactory(
+        given_name="Priya", family_name="Patel", email_consent_at=CONSENTED
+    )
 
 
 @pytest.fixture
 def texter(db):
     """Agreed to text reminders; prefers SMS."""
-    return PatientFactory(
+    return ScreenedPatientFactory(
         given_name="Tom",
         family_name="Texter",
         preferred_channel="sms",
@@ -167,7 +169,7 @@ def test_booking_for_tomorrow_skips_the_reminder_whose_time_has_passed(
 
 def test_a_refused_booking_leaves_no_reminder(open_clinic, clinician, room, patient, desk_user):
     _book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 27, 10), desk_user)
-    other = PatientFactory(email_consent_at=CONSENTED)
+    other = ScreenedPatientFactory(email_consent_at=CONSENTED)
 
     with pytest.raises(BookingRefused):
         _book(open_clinic, other, clinician, room, at(open_clinic, 2026, 11, 27, 10), desk_user)
@@ -178,7 +180,7 @@ def test_a_refused_booking_leaves_no_reminder(open_clinic, clinician, room, pati
 def test_a_patient_who_agreed_to_no_channel_gets_no_reminder_rows(
     open_clinic, clinician, room, desk_user
 ):
-    silent = PatientFactory()
+    silent = ScreenedPatientFactory()
 
     session = _book(
         open_clinic, silent, clinician, room, at(open_clinic, 2026, 11, 27, 10), desk_user
@@ -558,7 +560,7 @@ def test_a_sweep_cut_off_mid_batch_hands_untried_rows_back(
     from celery.exceptions import SoftTimeLimitExceeded
 
     for day in (24, 25, 26):
-        other = PatientFactory(email_consent_at=CONSENTED)
+        other = ScreenedPatientFactory(email_consent_at=CONSENTED)
         _book(open_clinic, other, clinician, room, at(open_clinic, 2026, 11, day, 10), desk_user)
 
     def cut_off(*, reminder, message, clinic):
@@ -597,7 +599,7 @@ def test_a_booking_made_late_in_the_evening_is_confirmed_when_quiet_hours_end(
 
 def test_quiet_hours_follow_the_patients_own_time_zone(open_clinic, clinician, room, desk_user):
     # 10:00 London is 05:00 in New York: inside the patient's night.
-    abroad = PatientFactory(email_consent_at=CONSENTED, time_zone="America/New_York")
+    abroad = ScreenedPatientFactory(email_consent_at=CONSENTED, time_zone="America/New_York")
     session = _book(
         open_clinic, abroad, clinician, room, at(open_clinic, 2026, 11, 27, 15), desk_user
     )
@@ -611,7 +613,7 @@ def test_quiet_hours_follow_the_patients_own_time_zone(open_clinic, clinician, r
 
 
 def test_quiet_hours_end_at_eight_on_the_wall_clock_across_the_spring_change(clinic):
-    patient = PatientFactory(email_consent_at=CONSENTED)
+    patient = ScreenedPatientFactory(email_consent_at=CONSENTED)
     # Saturday 28 March 2026, 23:00 GMT; the clocks go forward that night.
     late = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
 
@@ -624,7 +626,7 @@ def test_quiet_hours_end_at_eight_on_the_wall_clock_across_the_spring_change(cli
 
 
 def test_a_reminder_that_would_wait_past_its_appointment_goes_at_its_due_time(clinic):
-    patient = PatientFactory(email_consent_at=CONSENTED)
+    patient = ScreenedPatientFactory(email_consent_at=CONSENTED)
     late = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
 
     send_after = preferences.send_after_for(
@@ -764,10 +766,10 @@ def test_backfill_confirms_a_course_written_directly_once_not_per_session(
             sequence=n,
             clinician=clinician,
             room=room,
-            starts_at=at(open_clinic, 2026, 11, day, 10),
-            ends_at=at(open_clinic, 2026, 11, day, 10, 45),
+            starts_at=at(open_clinic, 2026, month, day, 10),
+            ends_at=at(open_clinic, 2026, month, day, 10, 45),
         )
-        for n, day in ((1, 26), (2, 27))
+        for n, (month, day) in ((1, (11, 26)), (2, (12, 3)))
     ]
 
     reminders_backfill(now=MONDAY)
@@ -780,7 +782,7 @@ def test_backfill_confirms_a_course_written_directly_once_not_per_session(
 
 
 def _due_reminders(n: int, *, clinician, room, open_clinic):
-    patients = PatientFactory.create_batch(n, email_consent_at=CONSENTED)
+    patients = ScreenedPatientFactory.create_batch(n, email_consent_at=CONSENTED)
     start = at(open_clinic, 2026, 12, 1, 9)
     sessions = TreatmentSession.objects.bulk_create(
         TreatmentSession(

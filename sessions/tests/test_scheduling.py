@@ -2,17 +2,23 @@
 
 from datetime import date, timedelta
 
+import psycopg.errors
 import pytest
 import time_machine
+from django.db import OperationalError
 
 from clinic.roles import Role
 from clinic.tests.factories import RoomFactory
-from patients.tests.factories import PatientFactory, ScreeningFactory
+from patients.tests.factories import ScreenedPatientFactory, ScreeningFactory
 from sessions.booking import scheduling
 from sessions.booking.scheduling import BookingRefused
-from sessions.models import SessionKind, SessionStatus
+from sessions.models import SessionKind, SessionStatus, TreatmentSession
 from sessions.tests.conftest import MONDAY, at, book
-from sessions.tests.factories import TreatmentSessionFactory
+from sessions.tests.factories import (
+    SessionRecordFactory,
+    TreatmentPlanFactory,
+    TreatmentSessionFactory,
+)
 
 pytestmark = pytest.mark.usefixtures("frozen_monday")
 
@@ -36,7 +42,7 @@ def test_the_same_clinician_cannot_be_booked_twice_at_once(
     with pytest.raises(BookingRefused) as refused:
         book(
             open_clinic,
-            PatientFactory(),
+            ScreenedPatientFactory(),
             clinician,
             RoomFactory(clinic=open_clinic),
             at(open_clinic, 2026, 11, 23, 10, 30),
@@ -61,7 +67,7 @@ def test_the_same_room_cannot_be_booked_twice_at_once(
     with pytest.raises(BookingRefused) as refused:
         book(
             open_clinic,
-            PatientFactory(),
+            ScreenedPatientFactory(),
             other,
             room,
             at(open_clinic, 2026, 11, 23, 10, 15),
@@ -104,7 +110,12 @@ def test_a_cancelled_session_frees_its_slot(open_clinic, patient, clinician, roo
     )
 
     again = book(
-        open_clinic, PatientFactory(), clinician, room, at(open_clinic, 2026, 11, 23, 10), desk_user
+        open_clinic,
+        ScreenedPatientFactory(),
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 10),
+        desk_user,
     )
 
     assert again.pk != first.pk
@@ -115,7 +126,7 @@ def test_back_to_back_sessions_do_not_overlap(open_clinic, patient, clinician, r
 
     second = book(
         open_clinic,
-        PatientFactory(),
+        ScreenedPatientFactory(),
         clinician,
         room,
         at(open_clinic, 2026, 11, 23, 10, 45),
@@ -327,7 +338,7 @@ def test_a_plan_of_another_patient_is_refused(open_clinic, plan, clinician, room
     with pytest.raises(BookingRefused) as refused:
         book(
             open_clinic,
-            PatientFactory(),
+            ScreenedPatientFactory(),
             clinician,
             room,
             at(open_clinic, 2026, 11, 23, 10),
@@ -430,24 +441,33 @@ def test_an_absolute_finding_blocks_a_treatment_session(
             plan=plan,
         )
 
-    assert refused.value.rule == "clearance"
-    assert refused.value.message.startswith("Treatment cannot be booked: Needs a clinician")
-
-
-def test_a_missing_screening_flags_screen_before_treatment(
-    open_clinic, plan, clinician, room, desk_user
-):
-    session = book(
-        open_clinic,
-        plan.patient,
-        clinician,
-        room,
-        at(open_clinic, 2026, 11, 23, 10),
-        desk_user,
-        plan=plan,
+    # then: reception reads which kind of rule blocks, never the patient's clinical detail
+    assert refused.value.rule == "pregnancy"
+    assert refused.value.message.startswith(
+        "Treatment cannot be booked: The screening shows an absolute contraindication"
     )
+    assert "pregnan" not in refused.value.message
 
-    assert session.needs_screening
+
+def test_a_patient_never_screened_cannot_be_booked_for_treatment(
+    open_clinic, unscreened_patient, clinician, room, desk_user
+):
+    plan = TreatmentPlanFactory(patient=unscreened_patient, created_by=clinician)
+
+    with pytest.raises(BookingRefused) as refused:
+        book(
+            open_clinic,
+            unscreened_patient,
+            clinician,
+            room,
+            at(open_clinic, 2026, 11, 23, 10),
+            desk_user,
+            plan=plan,
+        )
+
+    assert refused.value.rule == "screening"
+    assert "never been screened" in refused.value.message
+    assert "An assessment appointment can still be booked." in refused.value.message
 
 
 def test_a_recent_clean_screening_clears_the_patient(open_clinic, plan, clinician, room, desk_user):
@@ -467,8 +487,9 @@ def test_a_recent_clean_screening_clears_the_patient(open_clinic, plan, clinicia
 
 
 def test_a_screening_that_lapses_before_the_session_flags_it(
-    open_clinic, plan, clinician, room, desk_user
+    open_clinic, unscreened_patient, clinician, room, desk_user
 ):
+    plan = TreatmentPlanFactory(patient=unscreened_patient, created_by=clinician)
     ScreeningFactory(patient=plan.patient, screened_on=date(2026, 9, 1))
 
     session = book(
@@ -754,3 +775,77 @@ def test_a_no_show_is_not_offered_before_the_start(open_clinic, clinician, room)
     before = scheduling.session_allowed_actions(session=session, now=MONDAY)
 
     assert before == {"confirm", "check_in", "move", "cancel"}
+
+
+# Two bookings at once -------------------------------------------------------------------------
+
+
+def _deadlock() -> OperationalError:
+    # How psycopg's DeadlockDetected reaches Django code: wrapped in OperationalError.
+    error = OperationalError("deadlock detected")
+    error.__cause__ = psycopg.errors.DeadlockDetected("deadlock detected")
+    return error
+
+
+def _deadlocking(monkeypatch, times: int):
+    real = scheduling._check_slot
+    calls = {"n": 0}
+
+    def check_slot(**kwargs):
+        calls["n"] += 1
+        if calls["n"] <= times:
+            raise _deadlock()
+        return real(**kwargs)
+
+    monkeypatch.setattr(scheduling, "_check_slot", check_slot)
+    return calls
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_deadlock_is_retried_once_and_the_booking_goes_through(
+    monkeypatch, open_clinic, patient, clinician, room, desk_user
+):
+    calls = _deadlocking(monkeypatch, times=1)
+
+    session = book(
+        open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 23, 10), desk_user
+    )
+
+    assert calls["n"] == 2
+    assert TreatmentSession.objects.filter(pk=session.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_second_deadlock_is_answered_as_a_conflict_never_a_server_error(
+    monkeypatch, open_clinic, patient, clinician, room, desk_user
+):
+    _deadlocking(monkeypatch, times=2)
+
+    with pytest.raises(BookingRefused) as refused:
+        book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 23, 10), desk_user)
+
+    assert refused.value.rule == "conflict"
+    assert "at the same moment, so nothing was booked" in refused.value.message
+    assert not TreatmentSession.objects.exists()
+
+
+def test_a_session_with_a_signed_record_cannot_be_cancelled_and_says_why(
+    open_clinic, patient, clinician, room, desk_user
+):
+    session = TreatmentSessionFactory(
+        patient=patient, clinician=clinician, room=room, status=SessionStatus.COMPLETED
+    )
+    SessionRecordFactory(session=session, signed_at=session.ends_at)
+
+    with pytest.raises(BookingRefused) as refused:
+        scheduling.session_cancel(
+            clinic=open_clinic,
+            session=session,
+            by_patient=False,
+            reason="x",
+            by=desk_user,
+            now=MONDAY,
+        )
+
+    assert refused.value.rule == "signed"
+    assert "has a signed record" in refused.value.message

@@ -2,7 +2,7 @@
 
 import pytest
 
-from patients.tests.factories import PatientFactory
+from patients.tests.factories import ScreenedPatientFactory
 from sessions.booking import slots
 from sessions.tests.conftest import MONDAY, at, book
 
@@ -11,7 +11,12 @@ pytestmark = pytest.mark.usefixtures("frozen_monday")
 
 def test_suggested_slots_skip_busy_times(open_clinic, patient, clinician, room, desk_user):
     book(
-        open_clinic, PatientFactory(), clinician, room, at(open_clinic, 2026, 11, 23, 9), desk_user
+        open_clinic,
+        ScreenedPatientFactory(),
+        clinician,
+        room,
+        at(open_clinic, 2026, 11, 23, 9),
+        desk_user,
     )
 
     found = slots.free_slots(
