@@ -77,12 +77,8 @@ def treatment_clearance(*, patient: Patient, formulation_version, on_date: date)
             "must screen the patient again before treatment.",
             screening=screening,
         )
-    return _judge(
-        screening=screening,
-        answers=screening.answers,
-        formulation_version=formulation_version,
-        on_date=on_date,
-        recheck=_recheck_on(screening, on_date),
+    return screening_judgement(
+        screening=screening, formulation_version=formulation_version, on_date=on_date
     )
 
 
@@ -119,11 +115,6 @@ def screening_judgement(*, screening: Screening, formulation_version, on_date: d
         on_date=on_date,
         recheck=_recheck_on(screening, on_date),
     )
-
-
-def recheck_on(*, screening: Screening, on_date: date) -> ScreeningRecheck | None:
-    """The re-check recorded on `on_date` for this screening, if any."""
-    return _recheck_on(screening, on_date)
 
 
 def _recheck_on(screening: Screening, on_date: date) -> ScreeningRecheck | None:
