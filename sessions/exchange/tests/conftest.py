@@ -13,13 +13,14 @@ from patients.tests.factories import (
     PatientFactory,
     TreatmentConsentFactory,
 )
-from sessions.models import SessionRecord, SessionStatus
+from sessions.models import SessionStatus
 from sessions.tests.factories import (
     AdverseEventFactory,
     InjectionFactory,
     RecordLotFactory,
     SessionRecordFactory,
     TreatmentSessionFactory,
+    signed_as_fixture,
 )
 
 # dht_version and lot: the record tests' fixtures (same folder convention as sessions/tests).
@@ -50,7 +51,7 @@ def treated(clinic, staff, dht_version, lot):
     TreatmentConsentFactory(
         patient=patient, formulation_version=dht_version, witness=clinician.user
     )
-    SessionRecord.objects.filter(pk=record.pk).update(signed_at=SIGNED_AT, signed_by=clinician)
+    signed_as_fixture(record, at=SIGNED_AT, by=clinician)
     AdverseEventFactory(session=session, lot=lot, notes="Tender for a day")
     OutcomeMeasurementFactory(
         patient=patient, zone="vertex", is_baseline=True, density_per_cm2=Decimal("120.5")
