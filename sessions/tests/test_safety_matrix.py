@@ -27,6 +27,7 @@ from django.test import Client
 from django.urls import reverse
 
 from clinic.roles import Role
+from clinic.tests.accounts import StaffClient
 from formulations.lots import lot_correct, lot_recall
 from formulations.models import FormulationVersion, Ingredient, IngredientLine, Lot
 from patients.models import ScreeningRule
@@ -81,7 +82,7 @@ class World:
         self.version = self.plan.formulation_version
 
     def client(self, role: Role) -> Client:
-        client = Client()
+        client = StaffClient()  # force_login gives clinicians and admins their second factor
         client.force_login(self.clinician.user if role == Role.CLINICIAN else self.staff(role).user)
         return client
 
