@@ -159,7 +159,7 @@ def drop_triggers(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("treatment_sessions", "0008_safety_report_permission"),
+        ("treatment_sessions", "0009_maintenance_due_and_next_prompt"),
         ("formulations", "0005_frozen_catalogue"),
     ]
 
