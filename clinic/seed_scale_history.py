@@ -15,6 +15,7 @@ from patients.models import OutcomeMeasurement, Screening, ScreeningRecheck
 from sessions.booking.maintenance import add_months, maintenance_prompt_on
 from sessions.models import (
     AdverseEvent,
+    ClearanceSnapshot,
     Device,
     Injection,
     RecordLot,
@@ -149,16 +150,38 @@ class ScaleHistory:
             lot.quantity_received = taken[lot.pk] + 10
             lot.quantity_remaining = 10
         Lot.objects.bulk_update(lots, ["quantity_received", "quantity_remaining"])
-        # 3. The signature: one UPDATE of records still unsigned, as record_sign's last step.
+        # 3. The clearance each record is signed against, frozen before the signature as
+        # record_sign does (the database refuses signed_at without a cleared snapshot). The
+        # generated clinic's patients were screened, re-checked and consented above.
+        self._bulk(
+            ClearanceSnapshot,
+            [
+                ClearanceSnapshot(
+                    record=record,
+                    cleared=True,
+                    taken_at=s.ends_at,
+                    data={
+                        "generated_by": "seed_scale",
+                        "lots": [
+                            lot_of[(record.formulation_version_id, self.visit_of[s.pk].day)].pk
+                        ],
+                    },
+                )
+                for record, s in zip(records, signed, strict=True)
+            ],
+        )
+        # The sessions complete in the same step as their signature (a session with a signed
+        # record never changes after it, so its status is set first).
+        TreatmentSession.objects.filter(pk__in=[s.pk for s in signed]).update(
+            status=SessionStatus.COMPLETED
+        )
+        # 4. The signature: one UPDATE of records still unsigned, as record_sign's last step.
         ids = [r.pk for r in records]
         ends = TreatmentSession.objects.filter(pk=OuterRef("session_id")).values("ends_at")
         for start in range(0, len(ids), BATCH):
             SessionRecord.objects.filter(
                 pk__in=ids[start : start + BATCH], signed_at__isnull=True
             ).update(signed_at=Subquery(ends), signed_by=F("clinician"))
-        TreatmentSession.objects.filter(pk__in=[s.pk for s in signed]).update(
-            status=SessionStatus.COMPLETED
-        )
         # A recall, after the signatures: the oldest lot of the nutrient cocktail.
         oldest = Lot.objects.filter(supplier=SCALE_SUPPLIER).order_by("received_on").first()
         if oldest is not None:
