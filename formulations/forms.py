@@ -4,6 +4,8 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.validators import MinValueValidator
 
+from clinic.fields import ISODateInput
+
 from .models import Formulation, FormulationVersion, Ingredient, LotCorrectionField, StrengthUnit
 from .units import normalise_strength
 
@@ -87,8 +89,8 @@ class LineForm(CrispyForm):
 class LotForm(CrispyForm):
     lot_number = forms.CharField(max_length=100)
     supplier = forms.CharField(max_length=200)
-    received_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    expires_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    received_on = forms.DateField(widget=ISODateInput())
+    expires_on = forms.DateField(widget=ISODateInput())
     quantity_received = forms.IntegerField(min_value=1, help_text="Vials or ampoules received.")
 
     def clean(self):
@@ -104,9 +106,7 @@ class ReasonForm(CrispyForm):
 
 
 class RecallForm(ReasonForm):
-    recalled_on = forms.DateField(
-        label="Recall date", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    recalled_on = forms.DateField(label="Recall date", widget=ISODateInput())
 
 
 VERSIONS = FormulationVersion.objects.select_related("formulation")

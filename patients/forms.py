@@ -4,14 +4,17 @@ from crispy_forms.layout import Layout
 from django import forms
 from django.utils import timezone
 
+from clinic.fields import ISODateInput
 from formulations.models import FormulationVersion, VersionStatus
 
 from .models import (
+    SCALE_VALUES,
     Allergy,
     Assessment,
     Channel,
     Medication,
     Patient,
+    Scale,
     ScalpZone,
     scale_value_error,
 )
@@ -28,10 +31,6 @@ class CrispyMixin:
         self.helper.form_tag = False
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-
 class PatientForm(CrispyMixin, forms.ModelForm):
     email_consent = forms.BooleanField(label="Agrees to reminders by email", required=False)
     sms_consent = forms.BooleanField(label="Agrees to reminders by SMS", required=False)
@@ -40,12 +39,11 @@ class PatientForm(CrispyMixin, forms.ModelForm):
         model = Patient
         fields = CONTACT_FIELDS
         widgets = {
-            "date_of_birth": DateInput(),
+            "date_of_birth": ISODateInput(),
             "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}),
             "quiet_hours_end": forms.TimeInput(attrs={"type": "time"}),
         }
         help_texts = {
-            "mobile": "With the country code (+44…) or a UK number (07…).",
             "quiet_hours_start": "No reminders from this time (patient's time zone).",
             "quiet_hours_end": "Reminders resume at this time.",
         }
@@ -131,8 +129,8 @@ class MedicationForm(CrispyMixin, forms.ModelForm):
         model = Medication
         fields = ["name", "medication_class", "dose", "started_on", "stopped_on", "notes"]
         widgets = {
-            "started_on": DateInput(),
-            "stopped_on": DateInput(),
+            "started_on": ISODateInput(),
+            "stopped_on": ISODateInput(),
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
 
@@ -159,13 +157,25 @@ class ReasonForm(forms.Form):
 
 
 class MedicationStopForm(forms.Form):
-    stopped_on = forms.DateField(widget=DateInput())
+    stopped_on = forms.DateField(widget=ISODateInput())
 
     def clean_stopped_on(self):
         day = self.cleaned_data["stopped_on"]
         if day > timezone.localdate():
             raise forms.ValidationError("The stop date cannot be in the future.")
         return day
+
+
+def scale_value_choices() -> list:
+    """One option group per scale (DOMAIN.md "Severity scales"); each value carries its scale
+    ("ludwig:II") because Norwood and Ludwig share readings such as "II"."""
+    return [
+        ("", "---------"),
+        *(
+            (Scale(scale).label, [(f"{scale}:{value}", value) for value in values])
+            for scale, values in SCALE_VALUES.items()
+        ),
+    ]
 
 
 class AssessmentForm(CrispyMixin, forms.ModelForm):
@@ -175,15 +185,25 @@ class AssessmentForm(CrispyMixin, forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+    reading = forms.ChoiceField(
+        label="Scale value",
+        choices=scale_value_choices,
+        required=False,
+        help_text="Grouped by scale; for SALT type the score below instead.",
+    )
+    salt_score = forms.DecimalField(
+        label="SALT score (% of scalp hair lost)",
+        min_value=0,
+        max_value=100,
+        max_digits=5,
+        decimal_places=1,
+        required=False,
+    )
 
     class Meta:
         model = Assessment
-        fields = ["assessed_on", "diagnosis", "scale", "scale_value", "zones", "notes"]
-        widgets = {"assessed_on": DateInput(), "notes": forms.Textarea(attrs={"rows": 3})}
-        help_texts = {
-            "scale_value": "Norwood I–VII (IIa, IIIa, III-vertex, IVa, Va), Ludwig I–III, "
-            "Sinclair 1–5, Savin I-1…I-4, II-1, II-2, III, advanced, frontal; SALT 0–100.",
-        }
+        fields = ["assessed_on", "diagnosis", "scale", "reading", "salt_score", "zones", "notes"]
+        widgets = {"assessed_on": ISODateInput(), "notes": forms.Textarea(attrs={"rows": 3})}
 
     def clean_assessed_on(self):
         day = self.cleaned_data["assessed_on"]
@@ -193,20 +213,40 @@ class AssessmentForm(CrispyMixin, forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        scale, value = data.get("scale"), (data.get("scale_value") or "").strip()
-        if scale and value:
-            error = scale_value_error(scale=scale, value=value)
-            if error:
-                self.add_error("scale_value", error)
-            else:
-                data["scale_value"] = value
-                self.instance.scale_value = value
+        scale = data.get("scale")
+        if not scale:
+            return data
+        if scale == Scale.SALT:
+            score = data.get("salt_score")
+            if score is None:
+                if "salt_score" not in self.errors:
+                    self.add_error("salt_score", "Type the SALT score (0 to 100).")
+                return data
+            value = format(score.normalize(), "f")
+        else:
+            reading_scale, _, value = (data.get("reading") or "").partition(":")
+            if reading_scale != scale:
+                label = Scale(scale).label
+                self.add_error("reading", f"Choose a value from the {label} group.")
+                return data
+        error = scale_value_error(scale=scale, value=value)
+        if error:
+            self.add_error("reading", error)
+        else:
+            self.instance.scale_value = value
         return data
 
     def _post_clean(self):
-        # Model.clean repeats the scale check; errors are already on the form fields.
         self.instance.zones = self.cleaned_data.get("zones", [])
         super()._post_clean()
+
+    def _update_errors(self, errors):
+        # Model.clean repeats the scale check on scale_value, which this form shows as "reading".
+        if hasattr(errors, "error_dict") and "scale_value" in errors.error_dict:
+            moved = errors.error_dict.pop("scale_value")
+            if "reading" not in self.errors and "salt_score" not in self.errors:
+                errors.error_dict["reading"] = moved
+        super()._update_errors(errors)
 
 
 def published_versions():
@@ -287,7 +327,7 @@ class OverrideForm(CrispyMixin, forms.Form):
 
 class ReferralClearanceForm(CrispyMixin, forms.Form):
     rule_code = forms.SlugField(widget=forms.HiddenInput)
-    cleared_on = forms.DateField(label="Cleared on", widget=DateInput())
+    cleared_on = forms.DateField(label="Cleared on", widget=ISODateInput())
     cleared_by = forms.CharField(label="Dermatologist", max_length=200)
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 

@@ -7,10 +7,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
-from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
-from clinic.fields import TimeZoneField
+from clinic.fields import MobileNumberField, TimeZoneField
 from formulations.models import IngredientCategory
 
 
@@ -36,7 +35,7 @@ class Patient(models.Model):
     sex_at_birth = models.CharField(max_length=10, choices=SexAtBirth.choices)
     pronouns = models.CharField(max_length=30, blank=True)
     email = models.EmailField(blank=True)
-    mobile = PhoneNumberField(blank=True)
+    mobile = MobileNumberField(blank=True)
     preferred_channel = models.CharField(
         max_length=5, choices=Channel.choices, default=Channel.EMAIL
     )

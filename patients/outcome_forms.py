@@ -2,7 +2,9 @@
 
 from django import forms
 
-from .forms import CrispyMixin, DateInput
+from clinic.fields import ISODateInput
+
+from .forms import CrispyMixin
 from .models import OutcomeMeasurement, ScalpZone
 from .outcomes import MEASURES
 
@@ -12,7 +14,7 @@ class OutcomeForm(CrispyMixin, forms.ModelForm):
         model = OutcomeMeasurement
         fields = ["zone", "measured_on", *MEASURES, "notes"]
         widgets = {
-            "measured_on": DateInput(format="%Y-%m-%d"),
+            "measured_on": ISODateInput(),
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
         help_texts = {
@@ -37,7 +39,7 @@ class OutcomeForm(CrispyMixin, forms.ModelForm):
 
 class PhotoForm(CrispyMixin, forms.Form):
     zone = forms.ChoiceField(choices=ScalpZone.choices)
-    taken_on = forms.DateField(widget=DateInput(format="%Y-%m-%d"))
+    taken_on = forms.DateField(widget=ISODateInput())
     upload = forms.FileField(
         label="Photo",
         help_text="JPEG or PNG, up to 10 MB. Camera and location data are removed when stored.",

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
 from .models import Patient
 
@@ -25,6 +26,19 @@ CONTACT_FIELDS = [
     "quiet_hours_start",
     "quiet_hours_end",
 ]
+
+
+def patient_possible_duplicates(*, details: dict, exclude_pk: int | None = None) -> QuerySet:
+    """Patients already registered who may be the same person: same name (any case) and date of
+    birth, or the same mobile. Reception decides: open the existing record or register anyway."""
+    same = Q(
+        given_name__iexact=details["given_name"].strip(),
+        family_name__iexact=details["family_name"].strip(),
+        date_of_birth=details["date_of_birth"],
+    )
+    if details.get("mobile"):
+        same |= Q(mobile=details["mobile"])
+    return Patient.objects.filter(same).exclude(pk=exclude_pk).order_by("record_number")
 
 
 def record_number_for(pk: int) -> str:

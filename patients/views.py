@@ -60,7 +60,10 @@ def patient_list(request):
 @permission_required("patients.add_patient")
 def patient_new(request):
     form = PatientForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    duplicates = []
+    if request.method == "POST" and form.is_valid() and "register_anyway" not in request.POST:
+        duplicates = list(registration.patient_possible_duplicates(details=form.details()))
+    if request.method == "POST" and form.is_valid() and not duplicates:
         patient = registration.patient_register(
             details=form.details(),
             email_consent=form.cleaned_data["email_consent"],
@@ -69,7 +72,11 @@ def patient_new(request):
         )
         messages.success(request, f"Patient registered with record number {patient.record_number}.")
         return redirect("patients:detail", patient_id=patient.pk)
-    return render(request, "patients/form.html", {"form": form, "title": "Register a patient"})
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "title": "Register a patient", "duplicates": duplicates},
+    )
 
 
 @permission_required("patients.view_patient")
@@ -154,9 +161,9 @@ def patient_clinical(request, patient_id: int):
     return render(request, "patients/clinical.html", context)
 
 
-def _clinical_form_page(request, patient_id, form_class, title, save):
+def _clinical_form_page(request, patient_id, form_class, title, save, initial=None):
     patient = clinical_patient_or_404(request, patient_id)
-    form = form_class(request.POST or None)
+    form = form_class(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         save(patient, form)
         messages.success(request, f"{title.split(' ', 1)[1].capitalize()} saved.")
@@ -185,7 +192,14 @@ def assessment_new(request, patient_id: int):
     def save(patient, form):
         records.assessment_record(patient=patient, assessment=form.instance, by=request.user)
 
-    return _clinical_form_page(request, patient_id, AssessmentForm, "Record an assessment", save)
+    return _clinical_form_page(
+        request,
+        patient_id,
+        AssessmentForm,
+        "Record an assessment",
+        save,
+        initial={"assessed_on": timezone.localdate()},
+    )
 
 
 @permission_required("patients.add_screening")

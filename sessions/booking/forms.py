@@ -10,6 +10,7 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.core.exceptions import ValidationError
 
+from clinic.fields import ISODateInput
 from clinic.models import Room, StaffProfile
 from clinic.roles import Role
 from formulations.models import FormulationVersion, VersionStatus
@@ -45,7 +46,7 @@ def clinicians():
 class SlotMixin(forms.Form):
     """A local date and time in the clinic's zone, cleaned into an aware `starts_at`."""
 
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date = forms.DateField(widget=ISODateInput())
     time = forms.TimeField(
         widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M")
     )
@@ -115,7 +116,7 @@ class MoveForm(SlotMixin):
                 label=f"Session {shift.session.sequence or ''} date",
                 initial=wall.date(),
                 required=False,
-                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                widget=ISODateInput(),
             )
             self.fields[f"later_{shift.session.pk}_time"] = forms.TimeField(
                 label="time",
@@ -235,7 +236,7 @@ class SlotSearchForm(forms.Form):
     patient = PatientChoiceField(queryset=Patient.objects.filter(archived_at__isnull=True))
     clinician = StaffChoiceField(queryset=clinicians())
     room = forms.ModelChoiceField(queryset=Room.objects.filter(is_active=True))
-    date = forms.DateField(required=False)
+    date = forms.DateField(required=False, widget=ISODateInput())
 
 
 class CourseDatesForm(forms.Form):

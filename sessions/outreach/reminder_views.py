@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import permission_required
+from clinic.fields import ISODateInput
 from clinic.refusals import OutreachRefused
 from sessions.models import Reminder
 from sessions.outreach.reminder_actions import (
@@ -32,12 +33,8 @@ class ReminderFilterForm(forms.Form):
         choices=[(key, label) for key, (label, _s) in REMINDER_TABS.items()], required=False
     )
     q = forms.CharField(label="Patient", required=False, max_length=100)
-    date_from = forms.DateField(
-        label="Due from", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label="Due to", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = forms.DateField(label="Due from", required=False, widget=ISODateInput())
+    date_to = forms.DateField(label="Due to", required=False, widget=ISODateInput())
 
     def clean(self):
         data = super().clean()

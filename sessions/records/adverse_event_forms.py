@@ -4,6 +4,7 @@ adverse_events.py; these forms only parse and offer the right choices."""
 from crispy_forms.helper import FormHelper
 from django import forms
 
+from clinic.fields import ISODateInput
 from formulations.models import Lot
 from sessions.models import AdverseEvent
 
@@ -32,7 +33,7 @@ class AdverseEventForm(forms.ModelForm):
         model = AdverseEvent
         fields = EVENT_FORM_FIELDS
         widgets = {
-            "onset_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "onset_on": ISODateInput(),
             "ctcae_grade": forms.Select(
                 choices=[
                     (1, "1 · mild"),
