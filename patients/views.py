@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import permission_required
+from sessions.booking.calendar import patient_appointments
 from sessions.outreach.reminder_actions import patient_communication_log
 
 from . import audit, clearance, consent, records, registration, screening
@@ -85,8 +86,7 @@ def patient_detail(request, patient_id: int):
     status = clearance.treatment_clearance(
         patient=patient, formulation_version=None, on_date=timezone.localdate()
     )
-    # The reminders sent or due (kind, channel, times, status): no clinical content.
-
+    # Appointments and the reminders sent or due: times, places, statuses, no clinical content.
     return render(
         request,
         "patients/detail.html",
@@ -94,6 +94,11 @@ def patient_detail(request, patient_id: int):
             "patient": patient,
             "clearance": status,
             "communication": patient_communication_log(patient=patient),
+            "appointments": patient_appointments(
+                clinic=request.clinic, patient=patient, now=timezone.now()
+            )
+            if request.clinic is not None
+            else None,
         },
     )
 

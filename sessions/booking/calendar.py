@@ -10,7 +10,13 @@ from clinic.models import Clinic, Room, StaffProfile
 from clinic.roles import Role
 from sessions.booking.maintenance import maintenance_overdue_count
 from sessions.booking.scheduling import localise
-from sessions.models import SessionStatus, TreatmentSession
+from sessions.models import (
+    ACTIVE_STATUSES,
+    PlanStatus,
+    SessionStatus,
+    TreatmentPlan,
+    TreatmentSession,
+)
 
 VIEWS = ("day", "week")
 
@@ -118,6 +124,57 @@ def calendar_build(
         rooms=rooms,
         clinician=clinician,
         room=room,
+    )
+
+
+PAST_SHOWN = 20
+
+
+@dataclass
+class PatientAppointments:
+    upcoming: list[CalendarEntry]
+    past: list[CalendarEntry]
+    past_truncated: bool  # older past sessions exist beyond the PAST_SHOWN latest
+    maintenance_due_on: date | None  # of the latest completed course, if any
+
+    @property
+    def next(self) -> CalendarEntry | None:
+        return next((e for e in self.upcoming if e.session.status in ACTIVE_STATUSES), None)
+
+
+def patient_appointments(*, clinic: Clinic, patient, now: datetime) -> PatientAppointments:
+    """The patient's sessions for the patient page: no clinical content (reception reads it).
+
+    Upcoming is every session from now on (cancelled ones too, so reception can say so), soonest
+    first; past is the latest PAST_SHOWN, latest first. Three queries whatever the history.
+    """
+    sessions = TreatmentSession.objects.filter(patient=patient).select_related(
+        "clinician", "room", "plan"
+    )
+
+    def entry(session):
+        return CalendarEntry(
+            session=session,
+            starts=session.starts_at.astimezone(clinic.zone),
+            ends=session.ends_at.astimezone(clinic.zone),
+            flags=session_flags(session),
+        )
+
+    upcoming = [entry(s) for s in sessions.filter(ends_at__gt=now).order_by("starts_at", "pk")]
+    past = sessions.filter(ends_at__lte=now).order_by("-starts_at", "-pk")
+    past_rows = list(past[: PAST_SHOWN + 1])
+    due = (
+        TreatmentPlan.objects.filter(patient=patient, status=PlanStatus.COMPLETED)
+        .exclude(maintenance_due_on=None)
+        .order_by("-completed_at", "-pk")
+        .values_list("maintenance_due_on", flat=True)
+        .first()
+    )
+    return PatientAppointments(
+        upcoming=upcoming,
+        past=[entry(s) for s in past_rows[:PAST_SHOWN]],
+        past_truncated=len(past_rows) > PAST_SHOWN,
+        maintenance_due_on=due,
     )
 
 

@@ -155,3 +155,85 @@ def test_the_week_view_stays_within_the_same_query_bound(
         response = client.get("/calendar/?date=2026-11-23&view=week")
 
     assert response.content.decode().count('data-testid="calendar-entry"') == rows
+
+
+# The patient's appointments (patient page)
+
+
+def test_the_patient_page_shows_the_next_appointment_and_both_lists(
+    open_clinic, client_as, patient, clinician, room
+):
+    plan = TreatmentPlanFactory(patient=patient, number_of_sessions=6)
+    TreatmentSessionFactory(
+        patient=patient,
+        clinician=clinician,
+        room=room,
+        plan=plan,
+        sequence=1,
+        starts_at=at(open_clinic, 2026, 11, 9, 10),
+        status=SessionStatus.COMPLETED,
+    )
+    TreatmentSessionFactory(
+        patient=patient,
+        clinician=clinician,
+        room=room,
+        starts_at=at(open_clinic, 2026, 11, 24, 9),
+        status=SessionStatus.CANCELLED_BY_PATIENT,
+        status_reason="Away that week",
+        cancelled_at=MONDAY,
+    )
+    soonest = TreatmentSessionFactory(
+        patient=patient,
+        clinician=clinician,
+        room=room,
+        plan=plan,
+        sequence=2,
+        starts_at=at(open_clinic, 2026, 11, 25, 14, 30),
+        status=SessionStatus.CONFIRMED,
+    )
+    TreatmentSessionFactory(starts_at=at(open_clinic, 2026, 11, 24, 11))  # someone else's
+
+    text = client_as(Role.RECEPTION).get(f"/patients/{patient.pk}/").content.decode()
+
+    next_line = text.split('data-testid="next-appointment"')[1].split("</p>")[0]
+    assert "Wednesday 25 November 2026, 14:30" in next_line
+    assert f"/sessions/{soonest.pk}/" in next_line and "Confirmed" in next_line
+    rows = text.split('data-testid="appointments"')[1]
+    upcoming, past = rows.split(">Past<")
+    assert upcoming.count('data-testid="appointment"') == 2
+    assert "Cancelled by patient" in upcoming and "session 2 of 6" in upcoming
+    assert past.count('data-testid="appointment"') == 1 and "Completed" in past
+    assert f"/plans/{plan.pk}/" in past
+
+
+def test_the_maintenance_due_date_shows_on_the_patient_and_plan_pages(
+    open_clinic, client_as, patient
+):
+    plan = TreatmentPlanFactory(
+        patient=patient, status="completed", maintenance_due_on=MONDAY.date() + timedelta(days=60)
+    )
+    client = client_as(Role.RECEPTION)
+
+    assert "Maintenance due 22 Jan 2027" in client.get(f"/patients/{patient.pk}/").content.decode()
+    assert "22 January 2027" in client.get(f"/plans/{plan.pk}/").content.decode()
+
+
+def test_the_patient_page_query_count_does_not_grow_with_history(
+    open_clinic, client_as, patient, clinician, room
+):
+    client = client_as(Role.RECEPTION)
+
+    def book(count, first_day):
+        for n in range(count):
+            TreatmentSessionFactory(
+                patient=patient,
+                clinician=clinician,
+                room=room,
+                plan=TreatmentPlanFactory(patient=patient),
+                starts_at=at(open_clinic, 2026, 11, 1, 9) + timedelta(days=first_day + n),
+            )
+
+    book(2, 0)
+    few = queries_for(client, f"/patients/{patient.pk}/")
+    book(40, 2)
+    assert queries_for(client, f"/patients/{patient.pk}/") == few
