@@ -12,6 +12,7 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from clinic.access import permission_required
@@ -234,6 +235,10 @@ def _act(request, pk: int, action, done: str):
         messages.error(request, refusal.message)
     else:
         messages.success(request, done)
+    # The dashboard's check-in and confirm buttons come back to the dashboard.
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
     return redirect("treatment_sessions:session_detail", pk=session.pk)
 
 
