@@ -188,7 +188,7 @@ def _judge(
         else ""
     )
     message = (
-        f"Blocked by screening rule “{first.rule_code}” ({first.outcome_label.lower()}): "
+        f"Blocked by screening rule “{first.name}” ({first.outcome_label.lower()}): "
         f"{first.reason} {todo}{more}"
     )
     return Clearance(

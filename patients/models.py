@@ -425,6 +425,34 @@ def absolute_rule_weakening(*, previous: "ScreeningRule", new: "ScreeningRule") 
     return ""
 
 
+# What staff read instead of a rule's code (DOMAIN.md "Contraindication screening"). Kept in
+# code, not on the row: a rule version never changes, and a better name is no reason for a new one.
+RULE_NAMES = {
+    "pregnancy": "Pregnancy",
+    "pregnancy_5ari": "Pregnancy with a 5-ARI",
+    "allergy_ingredient": "Allergy to an ingredient",
+    "scalp_infection": "Scalp infection or dermatitis",
+    "scarring_alopecia": "Scarring alopecia",
+    "under_18": "Under 18",
+    "breastfeeding": "Breastfeeding",
+    "childbearing_5ari": "Childbearing potential with a 5-ARI",
+    "conception_5ari": "Planning conception with a 5-ARI",
+    "anticoagulant": "Blood thinners or bleeding disorder",
+    "autoimmune": "Autoimmune or connective-tissue disease",
+    "diabetes_insulin": "Insulin-treated diabetes",
+    "immunodeficiency": "Immunodeficiency or cancer treatment",
+    "keloid": "Keloid tendency",
+    "systemic_steroids": "Systemic steroids",
+    "cardiac": "Uncontrolled hypertension or heart disease",
+    "patchy_loss": "Patchy hair loss",
+    "scalp_inflammation": "Scalp inflammation",
+    "broken_hairs": "Broken hairs or rapid loss",
+    "systemic_signs": "Hair loss with body-wide signs",
+    "medication_onset": "Hair loss after a new medicine",
+    "child_hair_loss": "Hair loss in a child",
+}
+
+
 class ScreeningRuleQuerySet(models.QuerySet):
     def current(self):
         """The version of each rule in force: its latest (older ones stay for past screenings)."""
@@ -513,6 +541,12 @@ class ScreeningRule(models.Model):
 
     def __str__(self):
         return self.code if self.version == 1 else f"{self.code} (version {self.version})"
+
+    @property
+    def name(self) -> str:
+        """What staff read, e.g. “Pregnancy with a 5-ARI”; a rule added later without a name
+        reads as its code."""
+        return RULE_NAMES.get(self.code) or self.code.replace("_", " ").capitalize()
 
     def save(self, *args, **kwargs):
         if self.pk is not None and type(self).objects.filter(pk=self.pk).exists():

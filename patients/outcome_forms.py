@@ -45,3 +45,8 @@ class PhotoForm(CrispyMixin, forms.Form):
         help_text="JPEG or PNG, up to 10 MB. Camera and location data are removed when stored.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        # Shown on the same page as OutcomeForm, which has a zone too: own ids, working labels.
+        kwargs.setdefault("auto_id", "id_photo_%s")
+        super().__init__(*args, **kwargs)

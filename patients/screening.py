@@ -39,6 +39,12 @@ class ScreeningFinding:
     reason: str
     # The version of the rule that fired (screenings before rule versions have none: 1).
     rule_version: int = 1
+    # Findings stored before rules had names carry none: the name falls back to the code.
+    rule_name: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.rule_name or self.rule_code.replace("_", " ").capitalize()
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -126,7 +132,9 @@ def evaluate_screening(
                 fires = False
         if fires:
             reason = f"{rule.reason} {detail}".strip()
-            findings.append(ScreeningFinding(rule.code, rule.outcome, reason, rule.version))
+            findings.append(
+                ScreeningFinding(rule.code, rule.outcome, reason, rule.version, rule.name)
+            )
     findings.sort(key=lambda f: OUTCOME_ORDER[f.outcome])
     return findings
 

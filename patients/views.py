@@ -250,6 +250,9 @@ def screening_detail(request, patient_id: int, screening_id: int):
     is_latest = status.screening is not None and status.screening.pk == record.pk
     overrides = {o.rule.code: o for o in record.overrides.select_related("rule", "clinician")}
     cleared = {c.rule.code: c for c in record.referral_clearances.select_related("rule")}
+    # An absolute contraindication blocks whatever else is overridden or cleared: the page then
+    # offers no override and no clearance at all, so nobody records one that cannot help.
+    absolute = any(f.outcome == RuleOutcome.ABSOLUTE for f in status.blocking)
     rows = []
     for finding in status.findings if is_latest else []:
         rows.append(
@@ -257,11 +260,17 @@ def screening_detail(request, patient_id: int, screening_id: int):
                 "finding": finding,
                 "override": overrides.get(finding.rule_code),
                 "referral_clearance": cleared.get(finding.rule_code),
-                "override_form": OverrideForm(initial={"rule_code": finding.rule_code})
-                if finding.outcome == RuleOutcome.RELATIVE
+                "override_form": OverrideForm(
+                    initial={"rule_code": finding.rule_code},
+                    auto_id=f"id_{finding.rule_code}_%s",  # one form per finding: unique ids
+                )
+                if finding.outcome == RuleOutcome.RELATIVE and not absolute
                 else None,
-                "referral_form": ReferralClearanceForm(initial={"rule_code": finding.rule_code})
-                if finding.outcome == RuleOutcome.REFERRAL
+                "referral_form": ReferralClearanceForm(
+                    initial={"rule_code": finding.rule_code},
+                    auto_id=f"id_{finding.rule_code}_%s",
+                )
+                if finding.outcome == RuleOutcome.REFERRAL and not absolute
                 else None,
             }
         )
@@ -276,6 +285,7 @@ def screening_detail(request, patient_id: int, screening_id: int):
         "answers": [(questions.get(key, key), value) for key, value in record.answers.items()],
         "clearance": status if is_latest else None,
         "rows": rows,
+        "absolute": absolute,
         "version": version,
         "versions": published_versions(),
         "rechecks": record.rechecks.select_related("clinician"),

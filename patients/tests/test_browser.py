@@ -61,7 +61,7 @@ def test_a_clinician_screening_an_allergic_patient_sees_which_rule_blocks(
     page.get_by_role("button", name="Record screening").click()
 
     expect(page.get_by_test_id("clearance")).to_contain_text(
-        "Blocked by screening rule “allergy_ingredient” (absolute)"
+        "Blocked by screening rule “Allergy to an ingredient” (absolute)"
     )
     expect(page.get_by_test_id("clearance")).to_contain_text("cannot be overridden")
     expect(page.get_by_test_id("finding-allergy_ingredient")).not_to_contain_text("Override")

@@ -103,7 +103,7 @@ def test_a_referral_blocks_until_a_dermatologist_clears_it(db, clinic, clinician
 
     blocked = clearance(screening.patient)
     assert (blocked.cleared, blocked.next_step) == (False, "refer")
-    assert "broken_hairs" in blocked.message and "dermatologist" in blocked.message
+    assert "“Broken hairs or rapid loss”" in blocked.message and "dermatologist" in blocked.message
 
     referral_clear(
         screening=screening,
@@ -122,7 +122,9 @@ def test_a_relative_finding_blocks_until_a_clinician_overrides_it(db, clinic, cl
 
     blocked = clearance(patient)
     assert (blocked.cleared, blocked.next_step) == (False, "override")
-    assert "anticoagulant" in blocked.message and "override" in blocked.message
+    assert (
+        "“Blood thinners or bleeding disorder”" in blocked.message and "override" in blocked.message
+    )
 
     screening_override(
         screening=screening,
@@ -150,7 +152,7 @@ def test_the_formulation_decides_whether_a_five_ari_rule_blocks(
     assert clearance(screening.patient, vitamin_version).cleared
     blocked = clearance(screening.patient, dht_version)
     assert (blocked.cleared, blocked.next_step) == (False, "override")
-    assert "childbearing_5ari" in blocked.message
+    assert "“Childbearing potential with a 5-ARI”" in blocked.message
 
 
 def test_the_message_counts_the_other_blocking_findings(db, clinic):
@@ -291,5 +293,5 @@ def test_no_answer_set_with_an_absolute_or_uncleared_referral_finding_is_cleared
     if hard:
         assert not result.cleared
         assert result.next_step in ("screen", "refer")
-        assert hard[0].rule_code in result.message
+        assert hard[0].name in result.message
     assert result.cleared == (result.blocking == ())

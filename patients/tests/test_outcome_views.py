@@ -2,6 +2,7 @@
 files: clinical roles only, every view logged."""
 
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -104,6 +105,16 @@ def test_the_outcomes_page_marks_the_baseline_and_shows_the_change(client, patie
     assert "+15" in page
     assert 'data-testid="progress-chart"' in page
     assert "<svg" in page and "<polyline" in page
+
+
+def test_every_label_on_the_outcomes_page_points_at_one_field(client, patient, doctor):
+    client.force_login(doctor)
+    page = client.get(reverse("patients:outcomes", args=[patient.pk])).content.decode()
+
+    ids = re.findall(r' id="(id_[^"]+)"', page)
+    assert len(ids) == len(set(ids)), "two fields share an id"
+    assert 'for="id_photo_zone"' in page and 'id="id_photo_zone"' in page
+    assert 'for="id_zone"' in page and 'id="id_zone"' in page
 
 
 def test_the_clinical_tab_shows_the_chart_dose_and_adverse_events(client, patient, doctor, clinic):

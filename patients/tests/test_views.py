@@ -452,6 +452,34 @@ def test_overriding_an_absolute_finding_says_why_it_is_refused(client_as):
     assert not ScreeningOverride.objects.exists()
 
 
+def test_an_absolute_block_is_red_named_and_offers_no_override_anywhere(client_as):
+    screening = ScreeningFactory(
+        screened_on=date(2026, 11, 10),
+        answers={"scalp_infection": True, "keloid": True, "patchy_loss": True},
+    )
+    url = f"/patients/{screening.patient.pk}/screening/{screening.pk}/"
+
+    text = page_text(client_as(Role.CLINICIAN).get(url))
+
+    assert 'class="alert alert-danger"' in text.split('data-testid="clearance"')[0][-200:]
+    assert "Scalp infection or dermatitis" in text and "Keloid tendency" in text
+    assert "scalp_infection</" not in text and "“scalp_infection”" not in text
+    assert "Override</button>" not in text
+    assert "dermatologist&#x27;s clearance</button>" not in text
+    assert "nothing on this screening can be overridden or cleared" in text
+
+
+def test_each_override_form_on_a_screening_has_its_own_label_ids(client_as):
+    screening = ScreeningFactory(
+        screened_on=date(2026, 11, 10), answers={"keloid": True, "cardiac": True}
+    )
+    url = f"/patients/{screening.patient.pk}/screening/{screening.pk}/"
+    text = page_text(client_as(Role.CLINICIAN).get(url))
+
+    assert 'for="id_keloid_reason"' in text and 'id="id_keloid_reason"' in text
+    assert 'for="id_cardiac_reason"' in text and 'id="id_reason"' not in text
+
+
 def test_a_referral_clearance_from_the_page_lifts_the_red_flag(client_as):
     screening = ScreeningFactory(screened_on=date(2026, 11, 10), answers={"patchy_loss": True})
     client = client_as(Role.CLINICIAN)

@@ -148,6 +148,25 @@ def plan_course(
     return proposals
 
 
+def plan_course_shifts(
+    *, clinic: Clinic, plan: TreatmentPlan, first_starts_at: datetime, proposals: list[datetime]
+) -> list[datetime | None]:
+    """For each proposal, the time it was meant to be when plan_course had to move it (the
+    clinician or room busy, outside hours), else None: reception must see that a date moved.
+
+    Meant: the first at `first_starts_at`; each next `interval_days` after the previous proposal,
+    at the first session's wall-clock time.
+    """
+    preferred = first_starts_at.astimezone(clinic.zone).time()
+    shifts: list[datetime | None] = []
+    meant = first_starts_at
+    for proposal in proposals:
+        shifts.append(meant.astimezone(clinic.zone) if proposal != meant else None)
+        day = local_date(clinic=clinic, moment=proposal) + timedelta(days=plan.interval_days)
+        meant = localise(clinic=clinic, day=day, at=preferred)
+    return shifts
+
+
 def _nearest_free(
     *,
     clinic: Clinic,

@@ -401,7 +401,7 @@ def plan_detail(request, pk: int):
     sessions = list(plan.sessions.select_related("clinician", "room").order_by("starts_at"))
     progress = plan_progress(plan=plan)
     course_form = CourseForm(request.GET or None, clinic=clinic)
-    proposals = []
+    proposals, shifts = [], []
     if request.GET and course_form.is_valid():
         data = course_form.cleaned_data
         proposals = plan_course(
@@ -411,6 +411,9 @@ def plan_detail(request, pk: int):
             clinician=data["clinician"],
             room=data["room"],
             now=timezone.now(),
+        )
+        shifts = plans.plan_course_shifts(
+            clinic=clinic, plan=plan, first_starts_at=data["starts_at"], proposals=proposals
         )
         if not proposals:
             messages.info(request, "No free dates were found, or every session is booked.")
@@ -427,7 +430,10 @@ def plan_detail(request, pk: int):
             "progress": progress,
             "plan_actions": plans.plan_allowed_actions(plan=plan, progress=progress),
             "course_form": course_form,
-            "proposals": [p.astimezone(clinic.zone) for p in proposals],
+            "proposals": [
+                (p.astimezone(clinic.zone), meant)
+                for p, meant in zip(proposals, shifts, strict=True)
+            ],
             "course_data": course_form.cleaned_data if proposals else None,
             "stop_form": StopPlanForm(),
         },

@@ -12,6 +12,7 @@ from sessions.booking import plans
 from sessions.booking.plans import (
     plan_complete,
     plan_course,
+    plan_course_shifts,
     plan_create,
     plan_progress,
     plan_stop,
@@ -129,6 +130,13 @@ def test_a_busy_preferred_time_gives_the_nearest_free_time_that_day(
     )
 
     assert dates[1] in (at(open_clinic, 2026, 12, 8, 10, 15), at(open_clinic, 2026, 12, 8, 11, 45))
+    shifts = plan_course_shifts(
+        clinic=open_clinic,
+        plan=plan,
+        first_starts_at=at(open_clinic, 2026, 11, 24, 11),
+        proposals=dates,
+    )
+    assert shifts == [None, at(open_clinic, 2026, 12, 8, 11)]
 
 
 @time_machine.travel(MONDAY, tick=False)
@@ -150,6 +158,12 @@ def test_a_proposed_date_on_a_day_off_moves_to_the_next_working_day(
 
     # 24 Nov + 12 days is Sunday 6 Dec: the clinician works again on Monday 7 Dec.
     assert dates[1] == at(open_clinic, 2026, 12, 7, 11)
+    assert plan_course_shifts(
+        clinic=open_clinic,
+        plan=plan,
+        first_starts_at=at(open_clinic, 2026, 11, 24, 11),
+        proposals=dates,
+    ) == [None, at(open_clinic, 2026, 12, 6, 11)]
 
 
 @pytest.mark.parametrize(

@@ -328,8 +328,27 @@ def test_reception_proposes_and_books_a_course_from_the_plan_page(
     )
 
     assert 'value="2026-12-08T11:00"' in page
+    assert 'data-testid="shifted"' not in page
     assert response.status_code == 302
     assert [s.sequence for s in plan.sessions.order_by("starts_at")] == [1, 2, 3]
+
+
+def test_a_proposal_that_moves_a_requested_date_says_so(
+    client_as, open_clinic, clinician, room, patient
+):
+    plan = TreatmentPlanFactory(patient=patient, number_of_sessions=2, status="draft")
+    TreatmentSessionFactory(clinician=clinician, starts_at=at(open_clinic, 2026, 11, 24, 11))
+
+    page = (
+        client_as(Role.RECEPTION)
+        .get(
+            f"/plans/{plan.pk}/?clinician={clinician.pk}&room={room.pk}&date=2026-11-24&time=11:00"
+        )
+        .content.decode()
+    )
+
+    assert page.count('data-testid="shifted"') == 1
+    assert "Moved from Tue 24 Nov 11:00: not free then" in page
 
 
 def test_a_mistyped_course_date_books_nothing_and_says_why(client_as, clinician, room, plan):
