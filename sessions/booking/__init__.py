@@ -4,7 +4,9 @@
   completed.
 - scheduling.py — every state change of a TreatmentSession (book, move, confirm, check in, cancel,
   no-show) and the booking rules they apply; free slots.
-- calendar.py — what the calendar and reception's panels show (reads only).
+- calendar.py — the calendar's day list, the patient's appointments and reception's panels (reads
+  only).
+- grid.py — the calendar as a time grid, free time linked to booking (reads only).
 - maintenance.py — the maintenance recall list and its contact attempts.
 - forms.py / views.py — the pages: parse, check permission, call one rule function, render.
 

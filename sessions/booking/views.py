@@ -32,6 +32,7 @@ from sessions.booking.forms import (
     SlotSearchForm,
     StopPlanForm,
 )
+from sessions.booking.grid import calendar_grid
 from sessions.booking.maintenance import contact_attempt_log, maintenance_list
 from sessions.booking.plans import plan_complete, plan_course, plan_create, plan_progress, plan_stop
 from sessions.booking.scheduling import BookingRefused
@@ -76,10 +77,23 @@ def calendar(request):
         profile = getattr(request.user, "staff_profile", None)
         if profile is not None and user_role(request.user) == Role.CLINICIAN:
             clinician_id = profile.pk
+    anchor = _date(request.GET.get("date"), timezone.localdate())
+    view = request.GET.get("view", "day")
+    if request.GET.get("layout") != "list":
+        board = calendar_grid(
+            clinic=request.clinic,
+            anchor=anchor,
+            view=view,
+            by=request.GET.get("by", "clinician"),
+            clinician_id=clinician_id,
+            now=timezone.now(),
+            patient_query=request.GET.get("patient", "")[:100],
+        )
+        return render(request, "sessions/calendar_grid.html", {"grid": board})
     board = calendar_build(
         clinic=request.clinic,
-        anchor=_date(request.GET.get("date"), timezone.localdate()),
-        view=request.GET.get("view", "day"),
+        anchor=anchor,
+        view=view,
         clinician_id=clinician_id,
         room_id=_int(request.GET.get("room")),
     )

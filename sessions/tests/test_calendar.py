@@ -35,7 +35,7 @@ def queries_for(client, url) -> int:
 
 def test_the_calendar_query_count_is_the_same_for_5_and_100_sessions(open_clinic, client_as):
     client = client_as(Role.RECEPTION)
-    url = "/calendar/?date=2026-11-23&view=week"
+    url = "/calendar/?layout=list&date=2026-11-23&view=week"
     sessions_in_week(open_clinic, 5)
     few = queries_for(client, url)
 
@@ -61,7 +61,7 @@ def test_an_entry_shows_patient_course_position_status_and_flags(
         is_protocol_deviation=True,
     )
 
-    page = client_as(Role.RECEPTION).get("/calendar/?date=2026-11-23").content.decode()
+    page = client_as(Role.RECEPTION).get("/calendar/?layout=list&date=2026-11-23").content.decode()
 
     assert "Priya Patel" in page
     assert "session 2 of 6" in page
@@ -75,7 +75,8 @@ def test_the_day_view_shows_only_that_day(open_clinic, client_as):
     TreatmentSessionFactory(starts_at=at(open_clinic, 2026, 11, 23, 10))
     TreatmentSessionFactory(starts_at=at(open_clinic, 2026, 11, 24, 10))
 
-    page = client_as(Role.RECEPTION).get("/calendar/?date=2026-11-24&view=day").content.decode()
+    page = client_as(Role.RECEPTION).get("/calendar/?layout=list&date=2026-11-24&view=day")
+    page = page.content.decode()
 
     assert page.count('data-testid="calendar-entry"') == 1
 
@@ -85,7 +86,9 @@ def test_filtering_by_room_shows_that_rooms_sessions(open_clinic, client_as, roo
     TreatmentSessionFactory(starts_at=at(open_clinic, 2026, 11, 23, 11))
 
     page = (
-        client_as(Role.RECEPTION).get(f"/calendar/?date=2026-11-23&room={room.pk}").content.decode()
+        client_as(Role.RECEPTION)
+        .get(f"/calendar/?layout=list&layout=list&date=2026-11-23&room={room.pk}")
+        .content.decode()
     )
 
     assert page.count('data-testid="calendar-entry"') == 1
@@ -96,8 +99,8 @@ def test_a_clinicians_calendar_opens_on_their_own_sessions(open_clinic, client, 
     TreatmentSessionFactory(starts_at=at(open_clinic, 2026, 11, 23, 11))
     client.force_login(clinician.user)
 
-    own = client.get("/calendar/?date=2026-11-23").content.decode()
-    everyone = client.get("/calendar/?date=2026-11-23&clinician=all").content.decode()
+    own = client.get("/calendar/?layout=list&date=2026-11-23").content.decode()
+    everyone = client.get("/calendar/?layout=list&date=2026-11-23&clinician=all").content.decode()
 
     assert own.count('data-testid="calendar-entry"') == 1
     assert everyone.count('data-testid="calendar-entry"') == 2
@@ -109,8 +112,8 @@ def test_times_show_in_the_clinic_zone_across_the_spring_change(open_clinic, cli
     TreatmentSessionFactory(starts_at=at(open_clinic, 2027, 3, 29, 10))
     client = client_as(Role.RECEPTION)
 
-    before = client.get("/calendar/?date=2027-03-22").content.decode()
-    after = client.get("/calendar/?date=2027-03-29").content.decode()
+    before = client.get("/calendar/?layout=list&date=2027-03-22").content.decode()
+    after = client.get("/calendar/?layout=list&date=2027-03-29").content.decode()
 
     assert "10:00–10:45" in before
     assert "10:00–10:45" in after
@@ -120,13 +123,14 @@ def test_a_session_near_midnight_utc_falls_on_its_local_day_in_autumn(open_clini
     # 24 Oct 2026 is still BST: 09:30 local is 08:30 UTC; the week of 19 Oct holds it.
     TreatmentSessionFactory(starts_at=at(open_clinic, 2026, 10, 24, 9, 30))
 
-    page = client_as(Role.RECEPTION).get("/calendar/?date=2026-10-19&view=week").content.decode()
+    page = client_as(Role.RECEPTION).get("/calendar/?layout=list&date=2026-10-19&view=week")
+    page = page.content.decode()
 
     assert "09:30–10:15" in page
 
 
 def test_a_bad_date_falls_back_to_today(open_clinic, client_as):
-    response = client_as(Role.RECEPTION).get("/calendar/?date=not-a-date&view=year")
+    response = client_as(Role.RECEPTION).get("/calendar/?layout=list&date=not-a-date&view=year")
 
     assert response.status_code == 200
     assert "Monday 23 November 2026" in response.content.decode()
@@ -139,7 +143,7 @@ def test_cancelled_sessions_stay_visible_with_their_status(open_clinic, client_a
         status_reason="Ill",
     )
 
-    page = client_as(Role.RECEPTION).get("/calendar/?date=2026-11-23").content.decode()
+    page = client_as(Role.RECEPTION).get("/calendar/?layout=list&date=2026-11-23").content.decode()
 
     assert "Cancelled by patient" in page
 
@@ -152,7 +156,7 @@ def test_the_week_view_stays_within_the_same_query_bound(
     client = client_as(Role.RECEPTION)
 
     with django_assert_max_num_queries(11):
-        response = client.get("/calendar/?date=2026-11-23&view=week")
+        response = client.get("/calendar/?layout=list&date=2026-11-23&view=week")
 
     assert response.content.decode().count('data-testid="calendar-entry"') == rows
 

@@ -1,0 +1,273 @@
+"""The calendar as a time grid: one column per clinician or room (a day) or per day (a week of one
+clinician); rows are time slots inside opening hours; each free slot where a whole session fits
+links to the booking form prefilled with clinician, room and time.
+
+Reads only, a fixed number of queries whatever the number of sessions (tested).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+
+from django.db.models import Prefetch
+
+from clinic.models import Clinic, Room, StaffProfile, WorkingHours
+from clinic.roles import Role
+from sessions.booking.calendar import CalendarEntry, session_flags
+from sessions.booking.scheduling import localise
+from sessions.models import SessionStatus, TreatmentSession
+
+SLOT_MINUTES = 15
+BY = ("clinician", "room")
+# Cancelled sessions free their time: the grid leaves them out (the day list shows them).
+OFF_GRID = (SessionStatus.CANCELLED_BY_PATIENT, SessionStatus.CANCELLED_BY_CLINIC)
+
+
+@dataclass
+class GridCell:
+    # "session"; "free": a whole session fits, bookable; "short": free but too short or already
+    # past; "closed": outside opening or working hours.
+    state: str
+    rowspan: int = 1
+    entries: list[CalendarEntry] = field(default_factory=list)
+    book_query: str = ""  # the booking form's prefill, for a free cell
+    label: str = ""  # what a screen reader says for a free cell
+    matches: bool = True  # False: the patient filter is on and this is someone else's session
+
+
+@dataclass
+class GridColumn:
+    label: str
+    day: date
+    clinician: StaffProfile | None = None
+    room: Room | None = None
+
+
+@dataclass
+class GridRow:
+    at: time
+    cells: list[GridCell | None]  # None: covered by a session block above
+
+
+@dataclass
+class CalendarGrid:
+    view: str
+    by: str
+    anchor: date
+    first: date
+    last: date
+    columns: list[GridColumn]
+    rows: list[GridRow]
+    clinicians: list[StaffProfile]
+    rooms: list[Room]
+    clinician: StaffProfile | None  # the week view's clinician
+    patient_query: str
+    matching: int  # sessions of patients matching the filter
+
+    @property
+    def previous(self) -> date:
+        return self.anchor - timedelta(days=7 if self.view == "week" else 1)
+
+    @property
+    def next(self) -> date:
+        return self.anchor + timedelta(days=7 if self.view == "week" else 1)
+
+
+def _minutes(at: time) -> int:
+    return at.hour * 60 + at.minute
+
+
+def _covers(intervals: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(a <= start and end <= b for a, b in intervals)
+
+
+def calendar_grid(
+    *,
+    clinic: Clinic,
+    anchor: date,
+    view: str,
+    by: str,
+    clinician_id: int | None,
+    now: datetime,
+    patient_query: str = "",
+) -> CalendarGrid:
+    view = view if view in ("day", "week") else "day"
+    by = by if by in BY else "clinician"
+    first = anchor - timedelta(days=anchor.weekday()) if view == "week" else anchor
+    last = first + timedelta(days=6 if view == "week" else 0)
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    clinicians = list(
+        StaffProfile.objects.filter(clinic=clinic, role=Role.CLINICIAN)
+        .prefetch_related(Prefetch("working_hours", queryset=WorkingHours.objects.all()))
+        .order_by("display_name")
+    )
+    rooms = list(Room.objects.filter(clinic=clinic, is_active=True).order_by("name"))
+    opening: dict[int, list[tuple[int, int]]] = {}
+    for hours in clinic.opening_hours.all():
+        opening.setdefault(hours.weekday, []).append(
+            (_minutes(hours.opens), _minutes(hours.closes))
+        )
+    working = {
+        c.pk: {
+            d: [(_minutes(h.starts), _minutes(h.ends)) for h in c.working_hours_on(d)] for d in days
+        }
+        for c in clinicians
+    }
+
+    clinician = None
+    if view == "week":
+        clinician = next((c for c in clinicians if c.pk == clinician_id), None)
+        clinician = clinician or next(
+            (c for c in clinicians if any(working[c.pk][d] for d in days)),
+            clinicians[0] if clinicians else None,
+        )
+        columns = [GridColumn(label=f"{d:%a %-d %b}", day=d, clinician=clinician) for d in days]
+    elif by == "room":
+        columns = [GridColumn(label=r.name, day=anchor, room=r) for r in rooms]
+    else:
+        on_duty = [c for c in clinicians if working[c.pk][anchor]]
+        columns = [
+            GridColumn(label=c.display_name, day=anchor, clinician=c)
+            for c in (on_duty or clinicians)
+        ]
+
+    sessions = list(
+        TreatmentSession.objects.filter(
+            starts_at__gte=localise(clinic=clinic, day=first, at=time(0)),
+            starts_at__lt=localise(clinic=clinic, day=last + timedelta(days=1), at=time(0)),
+        )
+        .exclude(status__in=OFF_GRID)
+        .select_related("patient", "clinician", "room", "plan")
+        .order_by("starts_at", "pk")
+    )
+    query = patient_query.strip()
+    matching_ids = set()
+    if query:
+        matching_ids = {
+            s.pk
+            for s in sessions
+            if query.lower() in s.patient.full_name.lower()
+            or query.lower() == s.patient.record_number.lower()
+        }
+    entries = [
+        CalendarEntry(
+            session=s,
+            starts=s.starts_at.astimezone(clinic.zone),
+            ends=s.ends_at.astimezone(clinic.zone),
+            flags=session_flags(s),
+        )
+        for s in sessions
+    ]
+
+    # Rows: the day's (or week's) opening hours, stretched to any session booked outside them.
+    spans = [span for d in days for span in opening.get(d.weekday(), [])]
+    spans += [(_minutes(e.starts.time()), _minutes(e.ends.time()) or 24 * 60) for e in entries]
+    if not spans:
+        return CalendarGrid(
+            view, by, anchor, first, last, columns, [], clinicians, rooms, clinician, query, 0
+        )
+    start = min(a for a, _ in spans) // SLOT_MINUTES * SLOT_MINUTES
+    end = max(b for _, b in spans)
+    slots = list(range(start, end, SLOT_MINUTES))
+    length = clinic.session_minutes
+
+    def column_of(entry: CalendarEntry) -> int | None:
+        for index, column in enumerate(columns):
+            if column.day != entry.starts.date():
+                continue
+            if column.room is not None and entry.session.room_id == column.room.pk:
+                return index
+            if column.clinician is not None and entry.session.clinician_id == column.clinician.pk:
+                return index
+        return None
+
+    grid: list[list[GridCell | None]] = [[None] * len(columns) for _ in slots]
+    block_at: dict[tuple[int, int], GridCell] = {}  # (row, column) -> the block covering it
+    busy_clinician: dict[tuple[int, date], list[tuple[int, int]]] = {}
+    busy_room: dict[tuple[int, date], list[tuple[int, int]]] = {}
+    for entry in entries:
+        a, b = _minutes(entry.starts.time()), _minutes(entry.ends.time()) or 24 * 60
+        day = entry.starts.date()
+        busy_clinician.setdefault((entry.session.clinician_id, day), []).append((a, b))
+        busy_room.setdefault((entry.session.room_id, day), []).append((a, b))
+        index = column_of(entry)
+        if index is None:
+            continue
+        row = (a - start) // SLOT_MINUTES
+        matches = not query or entry.session.pk in matching_ids
+        holder = block_at.get((row, index))
+        if holder is not None:
+            # Overlapping sessions (a double booking made with an override) share one block.
+            holder.entries.append(entry)
+            holder.matches = holder.matches or matches
+            continue
+        span = min(max(1, -(-(b - a) // SLOT_MINUTES)), len(slots) - row)
+        cell = GridCell(state="session", rowspan=span, entries=[entry], matches=matches)
+        grid[row][index] = cell
+        for covered in range(row, row + span):
+            block_at[(covered, index)] = cell
+
+    def free(intervals, a, b) -> bool:
+        return not any(x < b and a < y for x, y in intervals)
+
+    for index, column in enumerate(columns):
+        day = column.day
+        open_spans = opening.get(day.weekday(), [])
+        for row, slot in enumerate(slots):
+            if (row, index) in block_at:
+                continue
+            candidates_c = [column.clinician] if column.clinician else clinicians
+            candidates_r = [column.room] if column.room else rooms
+            state, book, label = "closed", "", ""
+            past = localise(clinic=clinic, day=day, at=time(slot // 60, slot % 60)) < now
+            if _covers(open_spans, slot, slot + SLOT_MINUTES) and past:
+                state = "short"
+            elif _covers(open_spans, slot, slot + SLOT_MINUTES):
+                fitting = [
+                    (c, r)
+                    for c in candidates_c
+                    if _covers(working[c.pk][day], slot, slot + length)
+                    and free(busy_clinician.get((c.pk, day), []), slot, slot + length)
+                    for r in candidates_r
+                    if free(busy_room.get((r.pk, day), []), slot, slot + length)
+                ]
+                working_now = [
+                    c
+                    for c in candidates_c
+                    if _covers(working[c.pk][day], slot, slot + SLOT_MINUTES)
+                    and free(busy_clinician.get((c.pk, day), []), slot, slot + SLOT_MINUTES)
+                ]
+                if fitting and _covers(open_spans, slot, slot + length):
+                    c, r = fitting[0]
+                    at = f"{slot // 60:02d}:{slot % 60:02d}"
+                    state = "free"
+                    book = urlencode(
+                        {"clinician": c.pk, "room": r.pk, "date": day.isoformat(), "time": at},
+                        safe=":",
+                    )
+                    label = f"Book {c.display_name}, {r.name}, {day:%a %-d %b} {at}"
+                elif working_now:
+                    state = "short"
+            grid[row][index] = GridCell(state=state, book_query=book, label=label)
+
+    rows = [
+        GridRow(
+            at=time(slot // 60, slot % 60),
+            cells=grid[row],
+        )
+        for row, slot in enumerate(slots)
+    ]
+    return CalendarGrid(
+        view=view,
+        by=by,
+        anchor=anchor,
+        first=first,
+        last=last,
+        columns=columns,
+        rows=rows,
+        clinicians=clinicians,
+        rooms=rooms,
+        clinician=clinician,
+        patient_query=query,
+        matching=len(matching_ids),
+    )
