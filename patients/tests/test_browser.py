@@ -84,3 +84,19 @@ def test_a_patient_signs_the_consent_with_the_off_label_statement(page, clinic, 
     signature = patient.consents.get()
     assert "used off-label" in signature.text_signed
     assert signature.typed_name == "Sara Signer"
+
+
+def test_reception_opens_a_patient_edit_form_and_saves_it_unchanged(page, clinic, staff):
+    staff(Role.RECEPTION, user=UserFactory(username="rene"))
+    patient = PatientFactory(given_name="Ines", mobile="+447700900123", time_zone="Europe/Paris")
+    log_in(page, "rene")
+
+    page.goto(f"/patients/{patient.pk}/")
+    page.get_by_role("link", name="Edit details").click()
+    expect(page.get_by_label("Date of birth")).to_have_value("1985-05-17")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_text("Contact details saved.")).to_be_visible()
+    patient.refresh_from_db()
+    assert str(patient.mobile) == "+447700900123" and patient.time_zone == "Europe/Paris"
+    assert str(patient.date_of_birth) == "1985-05-17"
