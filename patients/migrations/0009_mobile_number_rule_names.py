@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0007_consent_withdrawal"),
+        ("patients", "0008_data_rights"),
     ]
 
     operations = [
