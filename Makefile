@@ -1,6 +1,8 @@
 # Mesotrack: `make run` serves the demo clinic, `make test` runs the whole suite.
 PYTHON ?= python3
 VENV := .venv
+# make run PORT=8015 serves there; patients' links (SITE_URL) follow unless SITE_URL is set.
+PORT ?= 8000
 BIN := $(VENV)/bin
 # Rebuilt only when the requirements change, so a second `make run` starts in seconds.
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt 2>/dev/null | cksum | cut -d' ' -f1)
@@ -32,13 +34,14 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
 	@echo
-	@echo "  Mesotrack is starting on http://127.0.0.1:8000/  (Ctrl-C stops web, worker and beat)"
+	@echo "  Mesotrack is starting on http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
 	@echo "  Demo logins (password mesotrack-demo): reception, clinician, admin"
 	@echo "  Two-factor login is optional in this demo (DEBUG on); production requires it for"
 	@echo "  clinicians and admins (README: Security)."
-	@echo "  Health: http://127.0.0.1:8000/healthz"
+	@echo "  Health: http://127.0.0.1:$(PORT)/healthz"
 	@echo
-	DEBUG=$${DEBUG:-true} $(BIN)/honcho start -f Procfile
+	DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} \
+		$(BIN)/honcho start -f Procfile -p $(PORT)
 
 test: $(STAMP)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
