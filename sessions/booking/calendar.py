@@ -43,8 +43,23 @@ class CalendarDay:
     entries: list[CalendarEntry] = field(default_factory=list)
 
 
+class Paging:
+    """The previous and next day (or week) of a calendar with `view` and `anchor`."""
+
+    view: str
+    anchor: date
+
+    @property
+    def previous(self) -> date:
+        return self.anchor - timedelta(days=7 if self.view == "week" else 1)
+
+    @property
+    def next(self) -> date:
+        return self.anchor + timedelta(days=7 if self.view == "week" else 1)
+
+
 @dataclass
-class Calendar:
+class Calendar(Paging):
     view: str
     anchor: date
     first: date
@@ -54,14 +69,6 @@ class Calendar:
     rooms: list[Room]
     clinician: StaffProfile | None
     room: Room | None
-
-    @property
-    def previous(self) -> date:
-        return self.anchor - timedelta(days=7 if self.view == "week" else 1)
-
-    @property
-    def next(self) -> date:
-        return self.anchor + timedelta(days=7 if self.view == "week" else 1)
 
 
 def session_flags(session: TreatmentSession) -> list[str]:

@@ -13,7 +13,7 @@ from django.db.models import Prefetch
 
 from clinic.models import Clinic, Room, StaffProfile, WorkingHours
 from clinic.roles import Role
-from sessions.booking.calendar import CalendarEntry, session_flags
+from sessions.booking.calendar import CalendarEntry, Paging, session_flags
 from sessions.booking.scheduling import localise
 from sessions.models import SessionStatus, TreatmentSession
 
@@ -50,7 +50,7 @@ class GridRow:
 
 
 @dataclass
-class CalendarGrid:
+class CalendarGrid(Paging):
     view: str
     by: str
     anchor: date
@@ -63,14 +63,6 @@ class CalendarGrid:
     clinician: StaffProfile | None  # the week view's clinician
     patient_query: str
     matching: int  # sessions of patients matching the filter
-
-    @property
-    def previous(self) -> date:
-        return self.anchor - timedelta(days=7 if self.view == "week" else 1)
-
-    @property
-    def next(self) -> date:
-        return self.anchor + timedelta(days=7 if self.view == "week" else 1)
 
 
 def _minutes(at: time) -> int:
