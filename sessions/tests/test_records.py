@@ -124,7 +124,7 @@ def test_a_relative_finding_without_override_links_to_the_screening(checked_in, 
     MedicationFactory(patient=patient, name="Rivaroxaban")
     gate = records.record_gate(session=checked_in, on_date=SESSION_DAY)
     assert not gate.allowed
-    assert "anticoagulant" in gate.message
+    assert "Blood thinners or bleeding disorder" in gate.message
     assert gate.fix_label == "Record an override with a reason"
     assert gate.fix_url.endswith("/screening/" + str(patient.screenings.get().pk) + "/")
 
