@@ -68,10 +68,3 @@ def test_reception_books_from_a_free_time_on_the_grid(page, staff, patient, clin
         f"{day:%A} {day.day} {day:%B %Y}, 10:00"
     )
     expect(page.get_by_test_id("appointment")).to_have_count(1)
-
-
-def log_in(page, username):
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("test-password")
-    page.get_by_role("button", name="Log in").click()
