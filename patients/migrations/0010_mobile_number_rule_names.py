@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0008_data_rights"),
+        ("patients", "0009_patient_search_indexes"),
     ]
 
     operations = [
