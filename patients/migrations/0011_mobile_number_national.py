@@ -1,10 +1,10 @@
 import clinic.fields
-from django.db import migrations, models
+from django.db import migrations
 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0009_patient_search_indexes"),
+        ("patients", "0010_screening_rule_versions"),
     ]
 
     operations = [
