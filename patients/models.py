@@ -542,12 +542,6 @@ class ScreeningRule(models.Model):
     def __str__(self):
         return self.code if self.version == 1 else f"{self.code} (version {self.version})"
 
-    @property
-    def name(self) -> str:
-        """What staff read, e.g. “Pregnancy with a 5-ARI”; a rule added later without a name
-        reads as its code."""
-        return RULE_NAMES.get(self.code) or self.code.replace("_", " ").capitalize()
-
     def save(self, *args, **kwargs):
         if self.pk is not None and type(self).objects.filter(pk=self.pk).exists():
             raise RuleVersionError(RULE_IN_PLACE_MESSAGE)
@@ -556,6 +550,12 @@ class ScreeningRule(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuleVersionError(RULE_IN_PLACE_MESSAGE)
+
+    @property
+    def name(self) -> str:
+        """What staff read, e.g. “Pregnancy with a 5-ARI”; a rule added later without a name
+        reads as its code."""
+        return RULE_NAMES.get(self.code) or self.code.replace("_", " ").capitalize()
 
     def refuse_weakening(self) -> None:
         """For a new version: the latest version of the code must not be weakened by it."""
