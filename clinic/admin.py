@@ -50,6 +50,18 @@ class ClinicAdmin(SimpleHistoryAdmin):
         ),
         ("Records and data rights", {"fields": ["retention_years", "patient_copy_link_days"]}),
         ("Staff accounts", {"fields": ["idle_timeout_minutes"]}),
+        (
+            "Online booking and waitlist",
+            {
+                "fields": [
+                    "online_booking_kinds",
+                    "online_booking_days_ahead",
+                    "online_booking_min_notice_hours",
+                    "online_booking_needs_approval",
+                    "waitlist_offer_hours",
+                ]
+            },
+        ),
     ]
 
     def has_delete_permission(self, request, obj=None):

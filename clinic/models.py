@@ -139,6 +139,38 @@ class Clinic(models.Model):
         help_text="Practice default 30; a warning shows two minutes before.",
     )
 
+    # Patients booking themselves (DOMAIN.md "Patients booking and reporting themselves").
+    online_booking_kinds = models.CharField(
+        "appointment kinds bookable online",
+        max_length=50,
+        default="assessment",
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^(assessment)?$",
+                "Only a consultation (assessment) can be booked online: treatment needs a "
+                "clinician's assessment, screening and plan first. Leave empty to turn online "
+                "booking off.",
+            )
+        ],
+        help_text="“assessment” lets new patients book a consultation at /book/; empty turns "
+        "online booking off.",
+    )
+    online_booking_days_ahead = models.PositiveSmallIntegerField(
+        "online booking up to (days ahead)", default=28, validators=[MinValueValidator(1)]
+    )
+    online_booking_min_notice_hours = models.PositiveSmallIntegerField(
+        "online booking minimum notice (hours)", default=24
+    )
+    online_booking_needs_approval = models.BooleanField(
+        "online bookings need staff approval",
+        default=True,
+        help_text="Reception approves or declines each online booking; the patient is told.",
+    )
+    waitlist_offer_hours = models.PositiveSmallIntegerField(
+        "waitlist offers expire after (hours)", default=4, validators=[MinValueValidator(1)]
+    )
+
     history = HistoricalRecords()
 
     class Meta:
@@ -153,6 +185,10 @@ class Clinic(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def books_online(self) -> bool:
+        return bool(self.online_booking_kinds)
 
     @classmethod
     def current(cls) -> "Clinic | None":
@@ -238,6 +274,9 @@ class StaffProfile(models.Model):
         max_length=50,
         blank=True,
         help_text="GMC, NMC or other register number; required for clinicians who sign records.",
+    )
+    offers_online_consultations = models.BooleanField(
+        "patients may book consultations with them online", default=True
     )
 
     history = HistoricalRecords()

@@ -10,6 +10,11 @@ urlpatterns = [
     path("<int:patient_id>/", views.patient_detail, name="detail"),
     path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
     path("<int:patient_id>/clinical/", views.patient_clinical, name="clinical"),
+    path(
+        "<int:patient_id>/reports/<int:pk>/reviewed/",
+        views.patient_report_reviewed,
+        name="report_reviewed",
+    ),
     path("<int:patient_id>/allergies/new/", views.allergy_new, name="allergy_new"),
     path("<int:patient_id>/medications/new/", views.medication_new, name="medication_new"),
     path(

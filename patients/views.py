@@ -18,7 +18,7 @@ from clinic.access import permission_required
 from sessions.booking.calendar import patient_appointments
 from sessions.outreach.reminder_actions import patient_communication_log
 
-from . import audit, clearance, consent, records, registration, screening
+from . import audit, clearance, consent, intake, records, registration, screening
 from .audit import clinical_patient_or_404
 from .forms import (
     AllergyForm,
@@ -163,7 +163,18 @@ def patient_clinical(request, patient_id: int):
     }
 
     context.update(clinical_tab_panels(user=user, patient=patient))
+    context["patient_report"] = intake.intake_latest(patient=patient)
     return render(request, "patients/clinical.html", context)
+
+
+@permission_required("patients.view_clinical")
+@require_POST
+def patient_report_reviewed(request, patient_id: int, pk: int):
+    patient = clinical_patient_or_404(request, patient_id)
+    report = get_object_or_404(patient.reports, pk=pk)
+    intake.intake_review(report=report, by=request.user, now=timezone.now())
+    messages.success(request, "Marked as read. Screen the patient at the visit as usual.")
+    return redirect("patients:clinical", patient_id=patient.pk)
 
 
 def _clinical_form_page(request, patient_id, form_class, title, save, initial=None):

@@ -5,7 +5,7 @@ short, stable one the reminder messages use. Every view here is @login_not_requi
 
 from django.urls import path
 
-from sessions.outreach import link_views, optout_views
+from sessions.outreach import link_views, optout_views, self_service_views
 
 urlpatterns = [
     path("r/<str:token>/", link_views.patient_link, name="patient_link"),
@@ -19,6 +19,17 @@ urlpatterns = [
         "r/<str:token>/ingredients/",
         link_views.patient_link_ingredients,
         name="patient_link_ingredients",
+    ),
+    path("r/<str:token>/intake/", self_service_views.intake, name="patient_link_intake"),
+    path(
+        "r/<str:token>/reschedule/", self_service_views.reschedule, name="patient_link_reschedule"
+    ),
+    path("r/<str:token>/waitlist/", self_service_views.waitlist, name="patient_link_waitlist"),
+    path("book/", self_service_views.book, name="online_booking"),
+    path("book/<str:public_id>/code/", self_service_views.book_code, name="online_booking_code"),
+    path("offer/<str:token>/", self_service_views.offer, name="waitlist_offer"),
+    path(
+        "offer/<str:token>/accept/", self_service_views.offer_accept, name="waitlist_offer_accept"
     ),
     path("webhooks/sms/twilio/", optout_views.twilio_inbound_sms, name="sms_webhook_twilio"),
 ]

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from sessions.booking import views
-from sessions.outreach import optout_views, reminder_views
+from sessions.outreach import front_desk_views, optout_views, reminder_views
 from sessions.records import adverse_event_views, report_views
 from sessions.records import views as record_views
 
@@ -21,6 +21,33 @@ urlpatterns = [
     # A specific path under /patients/: it shadows none of the patients app's own routes.
     path("patients/<int:patient_id>/plans/new/", views.plan_new, name="plan_new"),
     path("plans/<int:pk>/", views.plan_detail, name="plan_detail"),
+    path("online-bookings/", front_desk_views.online_bookings, name="online_bookings"),
+    path(
+        "online-bookings/<int:pk>/approve/",
+        front_desk_views.online_booking_approve_view,
+        name="online_booking_approve",
+    ),
+    path(
+        "online-bookings/<int:pk>/decline/",
+        front_desk_views.online_booking_decline_view,
+        name="online_booking_decline",
+    ),
+    path(
+        "online-bookings/patients/<int:patient_id>/confirm/",
+        front_desk_views.provisional_confirm_view,
+        name="provisional_confirm",
+    ),
+    path(
+        "online-bookings/patients/<int:patient_id>/merge/",
+        front_desk_views.provisional_merge_view,
+        name="provisional_merge",
+    ),
+    path("waitlist/", front_desk_views.waitlist, name="waitlist"),
+    path(
+        "waitlist/<int:pk>/withdraw/",
+        front_desk_views.waitlist_withdraw_view,
+        name="waitlist_withdraw",
+    ),
     path("plans/<int:pk>/book/", views.plan_book, name="plan_book"),
     path("plans/<int:pk>/stop/", views.plan_stop_view, name="plan_stop"),
     path("plans/<int:pk>/complete/", views.plan_complete_view, name="plan_complete"),

@@ -13,6 +13,7 @@ EXPECTED = {
     "patients:detail": ALL_STAFF,
     "patients:edit": ALL_STAFF,
     "patients:clinical": CLINICAL,
+    "patients:report_reviewed": CLINICAL,
     "patients:allergy_new": CLINICAL,
     "patients:medication_new": CLINICAL,
     "patients:medication_stop": CLINICAL,

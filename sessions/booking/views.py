@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.access import permission_required
 from clinic.roles import Role, user_role
-from patients import audit
+from patients import audit, intake
 from patients.models import Patient
 from sessions.booking import plans, reflow, scheduling, slots
 from sessions.booking.calendar import calendar_build, session_flags
@@ -235,6 +235,10 @@ def session_detail(request, pk: int):
                 :20
             ],
             "actions": scheduling.session_allowed_actions(session=session, now=timezone.now()),
+            # What the patient reported at home, for clinical roles only (issue 16).
+            "patient_report": intake.intake_latest(patient=session.patient)
+            if request.user.has_perm("patients.view_clinical")
+            else None,
         },
     )
 

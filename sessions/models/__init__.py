@@ -46,6 +46,14 @@ from .records import (
     SessionRecordQuerySet,
     SignedRecordError,
 )
+from .selfservice import (
+    OfferStatus,
+    OnlineBooking,
+    OnlineBookingStatus,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistStatus,
+)
 
 __all__ = [
     "SessionStatus",
@@ -85,4 +93,10 @@ __all__ = [
     "ReminderStatus",
     "Reminder",
     "PatientLink",
+    "OnlineBooking",
+    "OnlineBookingStatus",
+    "WaitlistEntry",
+    "WaitlistOffer",
+    "WaitlistStatus",
+    "OfferStatus",
 ]

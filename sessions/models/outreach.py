@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 
 from .booking import TreatmentPlan, TreatmentSession
+from .selfservice import OnlineBooking, WaitlistOffer
 
 
 class ReminderKind(models.TextChoices):
@@ -15,6 +16,10 @@ class ReminderKind(models.TextChoices):
     MAINTENANCE = "maintenance", "Maintenance prompt"
     RESCREENING = "rescreening", "Re-screening prompt"
     MISSED_SESSION = "missed_session", "Missed-session follow-up"
+    VERIFICATION_CODE = "verification_code", "Online booking code"
+    ONLINE_BOOKING_RECEIVED = "online_booking_received", "Online booking received"
+    WAITLIST_OFFER = "waitlist_offer", "Waitlist offer"
+    WAITLIST_GONE = "waitlist_gone", "Waitlist slot taken"
 
 
 class ReminderStatus(models.TextChoices):
@@ -33,8 +38,20 @@ class Reminder(models.Model):
 
     kind = models.CharField(max_length=25, choices=ReminderKind.choices)
     channel = models.CharField(max_length=5, choices=[("email", "Email"), ("sms", "SMS")])
+    # Empty only for an online booking's one-time code: it goes to the address typed at /book/,
+    # before anyone knows whether that person is a patient.
     patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.PROTECT, related_name="reminders"
+        "patients.Patient",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reminders",
+    )
+    online_booking = models.ForeignKey(
+        OnlineBooking, on_delete=models.PROTECT, null=True, blank=True, related_name="reminders"
+    )
+    waitlist_offer = models.ForeignKey(
+        WaitlistOffer, on_delete=models.PROTECT, null=True, blank=True, related_name="reminders"
     )
     session = models.ForeignKey(
         TreatmentSession,
@@ -69,8 +86,15 @@ class Reminder(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(session__isnull=False) | Q(plan__isnull=False),
+                condition=Q(session__isnull=False)
+                | Q(plan__isnull=False)
+                | Q(online_booking__isnull=False)
+                | Q(waitlist_offer__isnull=False),
                 name="reminder_has_target",
+            ),
+            models.CheckConstraint(
+                condition=Q(patient__isnull=False) | Q(online_booking__isnull=False),
+                name="reminder_has_recipient",
             ),
             models.UniqueConstraint(
                 fields=["kind", "session", "channel", "due_at"],

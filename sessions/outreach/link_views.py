@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from formulations.sheets import ingredient_sheet_context
 from sessions.booking.scheduling import BookingRefused
-from sessions.models import SessionStatus
+from sessions.models import OnlineBookingStatus, SessionStatus
 from sessions.outreach.link_actions import (
     patient_cancel_deadline,
     patient_link_cancel,
@@ -59,6 +59,11 @@ def _page(request, link, *, cancel_form=None, refusal: str = "", status: int = 2
     open_to_change = session.status in (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED)
     deadline = patient_cancel_deadline(link=link, clinic=clinic)
     plan = session.plan
+    # Booked online and not yet approved by reception: nothing to confirm yet.
+    awaiting_approval = (
+        getattr(session, "online_booking", None) is not None
+        and session.online_booking.status == OnlineBookingStatus.PENDING
+    )
     return render(
         request,
         "sessions/patient_link.html",
@@ -68,7 +73,8 @@ def _page(request, link, *, cancel_form=None, refusal: str = "", status: int = 2
             "session": session,
             "starts_local": timezone.localtime(session.starts_at, zone),
             "zone_name": str(zone),
-            "can_confirm": session.status == SessionStatus.SCHEDULED,
+            "can_confirm": session.status == SessionStatus.SCHEDULED and not awaiting_approval,
+            "awaiting_approval": awaiting_approval,
             "can_cancel": open_to_change and now <= deadline,
             "past_cutoff": open_to_change and now > deadline,
             "deadline_local": timezone.localtime(deadline, zone),

@@ -21,6 +21,7 @@ from ..models import (
 from .links import patient_link_issue, patient_link_url, patient_links_issue
 from .preferences import patient_zone
 from .rows import APPOINTMENT_KINDS, BOOKED, ICS_KINDS
+from .self_service_messages import self_service_context
 
 
 @dataclass
@@ -88,12 +89,12 @@ def reminder_context(*, reminder: Reminder, clinic: Clinic, now: datetime) -> di
     """What the templates may use. Deliberately no formulation, diagnosis or plan detail: SMS
     travel in clear text and land on lock screens."""
     patient = reminder.patient
-    zone = patient_zone(patient=patient, clinic=clinic)
+    zone = patient_zone(patient=patient, clinic=clinic) if patient is not None else clinic.zone
     session = reminder.session
     context = {
         "clinic": clinic,
         "clinic_phone": _clinic_phone(clinic),
-        "given_name": patient.given_name,
+        "given_name": (patient or reminder.online_booking).given_name,
         "kind": reminder.kind,
         # Preformatted in the patient's zone: the template `date` filter would convert back to
         # the server's zone.
@@ -124,6 +125,7 @@ def reminder_context(*, reminder: Reminder, clinic: Clinic, now: datetime) -> di
         if len(course) > 1:
             context["course"] = course
             context["course_dates"] = [_when_short(s, zone=zone, clinic=clinic) for s in course]
+    context.update(self_service_context(reminder=reminder, zone=zone, clinic=clinic, now=now))
     if reminder.kind == ReminderKind.AFTERCARE:
         context["aftercare"] = _aftercare_text(clinic=clinic, session=session)
         context["aftercare_sms"] = " ".join(clinic.aftercare_template.split())

@@ -19,6 +19,7 @@ from ..models import (
     TreatmentSession,
 )
 from .preferences import reminder_channel, send_after_for
+from .waitlist import waitlist_offers_make
 
 # Follow-ups that are not tied to an appointment time go out at this local hour (practice default).
 FOLLOW_UP_AT = time(10, 0)
@@ -31,6 +32,7 @@ APPOINTMENT_KINDS = (
     ReminderKind.APPOINTMENT,
     ReminderKind.RESCHEDULE,
     ReminderKind.RESCREENING,
+    ReminderKind.ONLINE_BOOKING_RECEIVED,
 )
 EXPIRING_KINDS = (*APPOINTMENT_KINDS, ReminderKind.CANCELLATION)
 BOOKED = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED)
@@ -245,7 +247,25 @@ def reminders_on_cancelled(
                 due_at=now,
             )
         ]
-    )
+    ) + reminders_on_slot_freed(session=session, now=now, clinic=clinic)
+
+
+def reminders_on_slot_freed(*, session: TreatmentSession, now: datetime, clinic: Clinic) -> int:
+    """Offer the slot a cancellation or no-show freed to the waitlist, one message per offer,
+    in the order the patients joined (a minute apart, so the first in line hears first)."""
+    rows = []
+    for place, offer in enumerate(waitlist_offers_make(session=session, now=now, clinic=clinic)):
+        row = reminder_row(
+            clinic=clinic,
+            kind=ReminderKind.WAITLIST_OFFER,
+            patient=offer.entry.patient,
+            due_at=now + timedelta(minutes=place),
+            now=now,
+        )
+        if row is not None:
+            row.waitlist_offer = offer
+            rows.append(row)
+    return reminders_insert(rows)
 
 
 def follow_up_at(*, clinic: Clinic, day: date) -> datetime:
@@ -263,6 +283,7 @@ def reminders_on_no_show(
         now=now,
     )
     next_day = session.starts_at.astimezone(clinic.zone).date() + timedelta(days=1)
+    reminders_on_slot_freed(session=session, now=now, clinic=clinic)
     return reminders_insert(
         [
             reminder_row(

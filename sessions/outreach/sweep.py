@@ -53,6 +53,12 @@ BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
 
 
+def recipient(reminder: Reminder):
+    """Who the row goes to: the patient, or for an online booking's one-time code the person
+    who typed the address at /book/ (both carry `email` and `mobile`)."""
+    return reminder.patient if reminder.patient_id is not None else reminder.online_booking
+
+
 def deliver_message(*, reminder: Reminder, message: Message, clinic: Clinic) -> str:
     """The one place a reminder leaves the system; returns the provider's id.
 
@@ -61,12 +67,12 @@ def deliver_message(*, reminder: Reminder, message: Message, clinic: Clinic) -> 
     key = str(reminder.pk)
     if reminder.channel == Channel.SMS:
         return messaging.send_sms(
-            to=str(reminder.patient.mobile), body=message.sms, idempotency_key=key
+            to=str(recipient(reminder).mobile), body=message.sms, idempotency_key=key
         )
     email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.text,
-        to=[reminder.patient.email],
+        to=[recipient(reminder).email],
         reply_to=[clinic.email] if clinic.email else None,
         headers={"X-Mesotrack-Reminder": key},
     )
@@ -139,7 +145,9 @@ def claim_due_reminders(*, now: datetime, limit: int) -> list[Reminder]:
                 send_after__lte=now,
                 patient__processing_restricted_at__isnull=True,
             )
-            .select_related("patient", "session", "session__record", "plan")
+            .select_related(
+                "patient", "session", "session__record", "plan", "online_booking", "waitlist_offer"
+            )
             .prefetch_related(
                 Prefetch("session__patient_links", queryset=live_links, to_attr="live_links")
             )
@@ -196,6 +204,9 @@ def _skip_reason(*, reminder: Reminder, now: datetime) -> tuple[str, str] | None
         return ReminderStatus.CANCELLED, "The appointment is no longer booked."
     if reminder.plan is not None and reminder.plan.status == PlanStatus.STOPPED:
         return ReminderStatus.CANCELLED, "The treatment plan was stopped."
+    if reminder.patient_id is None:
+        # A one-time code the person asked for a moment ago: no consent or opt-out to weigh.
+        return None
     refusal = channel_refusal(patient=reminder.patient, channel=reminder.channel)
     if refusal:
         return ReminderStatus.CANCELLED, refusal
@@ -329,7 +340,9 @@ def _failed(reminder: Reminder, *, clinic: Clinic, now: datetime, reason: str) -
         attempts=attempts,
         last_error=reason,
         claimed_at=None,
-        send_after=send_after_for(
+        send_after=retry_at
+        if reminder.patient_id is None
+        else send_after_for(
             patient=reminder.patient, clinic=clinic, due_at=retry_at, appointment_at=appointment_at
         ),
     )
