@@ -88,6 +88,12 @@ def reminder_retry(
             raise OutreachRefused(
                 "reminder_retry", "Its appointment has already started, so it is too late to send."
             )
+        if reminder.patient_id is None:
+            raise OutreachRefused(
+                "reminder_retry",
+                "A one-time booking code is not resent: it expires after minutes. The person can "
+                "start their booking again.",
+            )
         opted_out = {
             Channel.SMS: reminder.patient.sms_opt_out_at,
             Channel.EMAIL: reminder.patient.email_opt_out_at,
