@@ -72,7 +72,11 @@ def online_booking_window(*, clinic: Clinic, now: datetime) -> tuple[datetime, d
     )
 
 
-def online_slots(*, clinic: Clinic, now: datetime, per_clinician: int = 60) -> list[OnlineSlot]:
+# Online starts fall on the half hour: a page of choices a patient can scan on a phone.
+ONLINE_GRID_MINUTES = 30
+
+
+def online_slots(*, clinic: Clinic, now: datetime, per_clinician: int = 2000) -> list[OnlineSlot]:
     """Free consultation starts of every clinician who takes online bookings, in time order;
     each start with the first room free then (free_slots does the reading)."""
     if SessionKind.ASSESSMENT not in clinic.online_booking_kinds.split(","):
@@ -92,7 +96,8 @@ def online_slots(*, clinic: Clinic, now: datetime, per_clinician: int = 60) -> l
                 days=days,
                 limit=per_clinician,
             ):
-                if start <= last:
+                local = start.astimezone(clinic.zone)
+                if start <= last and local.minute % ONLINE_GRID_MINUTES == 0:
                     found.setdefault((clinician.pk, start), OnlineSlot(clinician, room, start))
     return sorted(found.values(), key=lambda s: (s.starts_at, s.clinician.display_name))
 

@@ -24,14 +24,16 @@ SEARCH_DAYS = 21
 
 
 def _keeps_spacing(*, clinic: Clinic, session: TreatmentSession, starts_at: datetime) -> bool:
+    """The new time stays between the plan's sessions before and after this one (the course
+    keeps its order) and 7–14 days (the clinic's range) from each."""
     plan = session.plan
     if plan is None:
         return True
     shortest = clinic.course_min_interval_days
     longest = max(clinic.course_max_interval_days, plan.interval_days)
     others = plan.sessions.filter(status__in=ACTIVE_STATUSES).exclude(pk=session.pk)
-    before = others.filter(starts_at__lte=starts_at).order_by("-starts_at").first()
-    after = others.filter(starts_at__gt=starts_at).order_by("starts_at").first()
+    before = others.filter(starts_at__lte=session.starts_at).order_by("-starts_at").first()
+    after = others.filter(starts_at__gt=session.starts_at).order_by("starts_at").first()
     gaps = []
     if before is not None:
         gaps.append(gap_days(clinic=clinic, earlier=before.starts_at, later=starts_at))

@@ -13,7 +13,12 @@ from patients.models import Channel
 
 
 class DateInput(forms.DateInput):
+    """A native date picker; its value must be ISO (YYYY-MM-DD) whatever the locale."""
+
     input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class OnlineBookingForm(forms.Form):
@@ -21,7 +26,7 @@ class OnlineBookingForm(forms.Form):
     given_name = forms.CharField(label="First name", max_length=100)
     family_name = forms.CharField(label="Last name", max_length=100)
     date_of_birth = forms.DateField(label="Date of birth", widget=DateInput())
-    email = forms.EmailField(label="Email")
+    email = forms.EmailField(label="Email address")
     mobile = PhoneNumberField(label="Mobile phone")
     code_channel = forms.ChoiceField(
         label="Send my code by",
