@@ -71,6 +71,10 @@ def _public(request, template: str, context: dict | None = None, *, status: int 
     return render(request, template, context, status=status)
 
 
+def _too_many(request):
+    return _public(request, "sessions/public/too_many.html", {"message": TOO_MANY}, status=429)
+
+
 def _slot_days(*, slots, clinic, first_day: str | None):
     """The offered slots grouped by local day, DAYS_PER_PAGE days from `first_day`."""
     days: OrderedDict = OrderedDict()
@@ -120,9 +124,7 @@ def book(request):
             limit=10,
             contacts=(request.POST.get("email"), request.POST.get("mobile")),
         ):
-            return _public(
-                request, "sessions/public/too_many.html", {"message": TOO_MANY}, status=429
-            )
+            return _too_many(request)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -179,9 +181,7 @@ def book_code(request, public_id: str):
     status = 200
     if request.method == "POST":
         if _throttled(request, scope="book-code", limit=30):
-            return _public(
-                request, "sessions/public/too_many.html", {"message": TOO_MANY}, status=429
-            )
+            return _too_many(request)
         if form.is_valid():
             try:
                 booking = online_booking_verify(
@@ -250,9 +250,7 @@ def intake(request, token):
     status = 200
     if request.method == "POST":
         if _throttled(request, scope="intake", limit=20):
-            return _public(
-                request, "sessions/public/too_many.html", {"message": TOO_MANY}, status=429
-            )
+            return _too_many(request)
         if form.is_valid():
             try:
                 report = intake_submit(
@@ -303,9 +301,7 @@ def reschedule(request, token):
     status = 200
     if request.method == "POST":
         if _throttled(request, scope="reschedule", limit=20):
-            return _public(
-                request, "sessions/public/too_many.html", {"message": TOO_MANY}, status=429
-            )
+            return _too_many(request)
         if form.is_valid():
             try:
                 session = patient_link_reschedule(
@@ -344,9 +340,7 @@ def waitlist(request, token):
     status = 200
     if request.method == "POST":
         if _throttled(request, scope="waitlist", limit=10):
-            return _public(
-                request, "sessions/public/too_many.html", {"message": TOO_MANY}, status=429
-            )
+            return _too_many(request)
         if form.is_valid():
             session = link.session
             try:
@@ -422,7 +416,7 @@ def offer_accept(request, token):
     if missing:
         return missing
     if _throttled(request, scope="offer", limit=20):
-        return _public(request, "sessions/public/too_many.html", {"message": TOO_MANY}, status=429)
+        return _too_many(request)
     try:
         session = waitlist_offer_accept(offer=found, clinic=request.clinic, now=timezone.now())
     except OutreachRefused as refusal:
