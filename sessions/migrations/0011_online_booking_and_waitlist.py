@@ -24,8 +24,8 @@ def grant(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("clinic", "0008_online_booking_settings"),
-        ("patients", "0010_provisional_patients_and_reports"),
-        ("treatment_sessions", "0009_maintenance_due_and_next_prompt"),
+        ("patients", "0012_provisional_patients_and_reports"),
+        ("treatment_sessions", "0010_clearance_and_signed_guards"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0009_patient_search_indexes"),
+        ("patients", "0011_mobile_number_national"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
