@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from .models import (
     RULE_EDITABLE_FIELDS,
     ConsentText,
+    PhotoProtocolView,
     RuleOutcome,
     RuleVersionError,
     ScreeningRule,
@@ -136,6 +137,18 @@ class ScreeningRuleAdmin(admin.ModelAdmin):
             raise PermissionDenied(" ".join(exc.messages)) from exc
         # The admin's "saved" message and redirect then name the new version.
         obj.pk, obj.version = new.pk, new.version
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PhotoProtocolView)
+class PhotoProtocolViewAdmin(admin.ModelAdmin):
+    """The clinic's standard photo views; a view is switched off, never deleted, so the
+    photos already taken of it keep their meaning."""
+
+    list_display = ["view", "required", "position", "instructions"]
+    list_editable = ["required", "position"]
 
     def has_delete_permission(self, request, obj=None):
         return False

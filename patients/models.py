@@ -903,6 +903,49 @@ class OutcomeMeasurement(Voidable):
         return f"Outcome {self.pk}"
 
 
+class PhotoView(models.TextChoices):
+    # DOMAIN.md "Standard photos": the practice default protocol takes the first five.
+    VERTEX = "vertex", "Vertex"
+    FRONTAL_HAIRLINE = "frontal_hairline", "Frontal hairline"
+    TEMPLE_LEFT = "temple_left", "Left temple"
+    TEMPLE_RIGHT = "temple_right", "Right temple"
+    MIDLINE_PART = "midline_part", "Midline part"
+    OCCIPITAL = "occipital", "Occipital (reference)"
+
+
+# The scalp zone each standard view shows, so a photo sits beside the measurements of its zone.
+VIEW_ZONES: dict[str, str] = {
+    PhotoView.VERTEX: ScalpZone.VERTEX,
+    PhotoView.FRONTAL_HAIRLINE: ScalpZone.FRONTAL_HAIRLINE,
+    PhotoView.TEMPLE_LEFT: ScalpZone.TEMPORAL_LEFT,
+    PhotoView.TEMPLE_RIGHT: ScalpZone.TEMPORAL_RIGHT,
+    PhotoView.MIDLINE_PART: ScalpZone.MID_SCALP,
+    PhotoView.OCCIPITAL: ScalpZone.OCCIPITAL,
+}
+
+
+class PhotoProtocolView(models.Model):
+    """One view of the clinic's photo protocol: taken at every visit while it is required, at
+    the same distance, lighting and hair preparation (written in `instructions`). Loaded with
+    the practice default by a data migration; the clinic edits it in its settings."""
+
+    view = models.CharField(max_length=20, choices=PhotoView.choices, unique=True)
+    required = models.BooleanField(default=True, help_text="Shown as missing when not taken.")
+    instructions = models.CharField(
+        max_length=300, blank=True, help_text="Distance, lighting, hair preparation."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "view"]
+        verbose_name = "photo protocol view"
+
+    def __str__(self):
+        return self.get_view_display()
+
+
 def clinical_photo_path(instance, filename: str) -> str:
     # Opaque names: no patient name or original file name reaches the disk or a URL.
     import uuid
@@ -916,6 +959,8 @@ class ClinicalPhoto(Voidable):
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="photos")
     zone = models.CharField(max_length=20, choices=ScalpZone.choices)
+    # The standard view; empty only on photos stored before the protocol existed.
+    view = models.CharField(max_length=20, choices=PhotoView.choices, blank=True)
     taken_on = models.DateField()
     session = models.ForeignKey(
         "treatment_sessions.TreatmentSession",
@@ -940,6 +985,7 @@ class ClinicalPhoto(Voidable):
 
     class Meta:
         ordering = ["taken_on", "zone", "pk"]
+        indexes = [models.Index(fields=["patient", "view", "taken_on"], name="photo_view_idx")]
 
     def __str__(self):
         return f"Photo {self.pk}"

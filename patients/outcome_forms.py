@@ -1,11 +1,12 @@
 """Forms of the outcomes page. Ranges and the baseline rule live in outcomes.py."""
 
 from django import forms
+from django.utils import timezone
 
 from clinic.fields import ISODateInput
 
 from .forms import CrispyMixin
-from .models import OutcomeMeasurement, ScalpZone
+from .models import OutcomeMeasurement, PhotoView
 from .outcomes import MEASURES
 
 
@@ -37,16 +38,35 @@ class OutcomeForm(CrispyMixin, forms.ModelForm):
         }
 
 
+class SessionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        sequence = f" · session {obj.sequence}" if obj.sequence else ""
+        return f"{timezone.localtime(obj.starts_at):%d %b %Y %H:%M}{sequence}"
+
+
 class PhotoForm(CrispyMixin, forms.Form):
-    zone = forms.ChoiceField(choices=ScalpZone.choices)
+    view = forms.ChoiceField(
+        choices=PhotoView.choices,
+        help_text="A standard view of the photo protocol; later photos are compared with the "
+        "first one of the same view.",
+    )
     taken_on = forms.DateField(widget=ISODateInput())
+    session = SessionChoiceField(
+        queryset=None,
+        required=False,
+        label="Visit",
+        empty_label="Not taken at a session",
+        help_text="The session the photo was taken at: its number and version show beside it.",
+    )
     upload = forms.FileField(
         label="Photo",
         help_text="JPEG or PNG, up to 10 MB. Camera and location data are removed when stored.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
     )
 
-    def __init__(self, *args, **kwargs):
-        # Shown on the same page as OutcomeForm, which has a zone too: own ids, working labels.
+    def __init__(self, *args, sessions, **kwargs):
+        """`sessions`: the patient's sessions a photo may belong to (the view chooses them)."""
+        # Shown on the same page as OutcomeForm: own ids, so every label finds its field.
         kwargs.setdefault("auto_id", "id_photo_%s")
         super().__init__(*args, **kwargs)
+        self.fields["session"].queryset = sessions

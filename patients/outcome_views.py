@@ -61,6 +61,11 @@ def clinical_tab_panels(*, user, patient: Patient) -> dict:
     return panels
 
 
+def photo_sessions(*, patient: Patient):
+    """The sessions a photo may be filed under: those the patient attended, latest first."""
+    return patient.treatment_sessions.filter(status__in=ATTENDED).order_by("-starts_at")
+
+
 def _page(request, patient, *, outcome_form=None, photo_form=None, status=200):
     progress = outcomes.progress_by_zone(patient=patient)
     photos = (
@@ -79,7 +84,12 @@ def _page(request, patient, *, outcome_form=None, photo_form=None, status=200):
         "outcome_form": (outcome_form or OutcomeForm(initial={"measured_on": today}))
         if can_add
         else None,
-        "photo_form": (photo_form or PhotoForm(initial={"taken_on": today})) if can_photo else None,
+        "photo_form": (
+            photo_form
+            or PhotoForm(initial={"taken_on": today}, sessions=photo_sessions(patient=patient))
+        )
+        if can_photo
+        else None,
         "photo_consent": outcomes.photography_consent(patient=patient, at=timezone.now())
         if can_photo
         else None,
@@ -137,12 +147,13 @@ def outcome_void(request, patient_id: int, outcome_id: int):
 @require_POST
 def photo_new(request, patient_id: int):
     patient = clinical_patient_or_404(request, patient_id)
-    form = PhotoForm(request.POST, request.FILES)
+    form = PhotoForm(request.POST, request.FILES, sessions=photo_sessions(patient=patient))
     if form.is_valid():
         try:
             outcomes.photo_add(
                 patient=patient,
-                zone=form.cleaned_data["zone"],
+                view=form.cleaned_data["view"],
+                session=form.cleaned_data["session"],
                 taken_on=form.cleaned_data["taken_on"],
                 upload=form.cleaned_data["upload"],
                 by=request.user,

@@ -19,11 +19,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from clinic.refusals import PatientRefused
 
 from .models import (
+    VIEW_ZONES,
     ClinicalPhoto,
     ConsentKind,
     ConsentSignature,
     OutcomeMeasurement,
     Patient,
+    PhotoView,
     ScalpZone,
 )
 
@@ -286,14 +288,16 @@ def _reencoded_jpeg(upload) -> bytes:
 def photo_add(
     *,
     patient: Patient,
-    zone: str,
     taken_on: date,
     upload,
     by,
     now: datetime,
+    view: str = "",
+    zone: str = "",
     session=None,
 ) -> ClinicalPhoto:
-    """Store a standardised photo of one zone, EXIF stripped, under the photography consent."""
+    """Store a standardised photo, EXIF stripped, under the photography consent. A photo of a
+    protocol view (vertex, a temple, ...) is filed under the zone that view shows."""
     if not by.has_perm("patients.add_clinicalphoto"):
         raise PermissionDenied("Only a clinician can add clinical photos.")
     consent = photography_consent(patient=patient, at=now)
@@ -303,6 +307,14 @@ def photo_add(
             "The patient has not signed the clinical photography consent, so no photo can be "
             "stored. Have them sign it on the consent page first.",
         )
+    if view:
+        if view not in PhotoView.values:
+            raise OutcomeRefused({"view": "Choose one of the standard photo views."})
+        if zone and zone != VIEW_ZONES[view]:
+            raise OutcomeRefused(
+                {"view": f"A {PhotoView(view).label.lower()} photo shows another zone."}
+            )
+        zone = VIEW_ZONES[view]
     if zone not in ScalpZone.values:
         raise PatientRefused("photo_add", "Choose a scalp zone.", field="zone")
     if taken_on > timezone.localdate(now):
@@ -321,6 +333,7 @@ def photo_add(
     photo = ClinicalPhoto(
         patient=patient,
         zone=zone,
+        view=view,
         taken_on=taken_on,
         session=session,
         consent=consent,

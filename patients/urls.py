@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import outcome_views, views
+from . import outcome_views, photo_views, views
 
 app_name = "patients"
 
@@ -60,6 +60,16 @@ urlpatterns = [
         name="outcome_void",
     ),
     path("<int:patient_id>/photos/new/", outcome_views.photo_new, name="photo_new"),
+    path(
+        "<int:patient_id>/photos/checklist/",
+        photo_views.photo_checklist_page,
+        name="photo_checklist",
+    ),
+    path(
+        "<int:patient_id>/photos/compare/<slug:view>/",
+        photo_views.photo_compare,
+        name="photo_compare",
+    ),
     path(
         "<int:patient_id>/photos/<int:photo_id>/file/",
         outcome_views.photo_file,

@@ -33,6 +33,8 @@ EXPECTED = {
     "patients:outcome_void": CLINICIANS,
     "patients:photo_new": CLINICIANS,
     "patients:photo_file": CLINICAL,
+    "patients:photo_checklist": CLINICAL,
+    "patients:photo_compare": CLINICAL,
     "patients:photo_void": CLINICIANS,
     "patients:access_log": ADMINS,
     "patients:access_log_user": ADMINS,

@@ -209,7 +209,7 @@ def test_a_clinician_uploads_a_photo_after_signing_the_photography_consent(
 ):
     client.force_login(doctor)
     upload_url = reverse("patients:photo_new", args=[patient.pk])
-    form = {"zone": "vertex", "taken_on": "2026-11-30"}
+    form = {"view": "vertex", "taken_on": "2026-11-30"}
 
     refused = client.post(upload_url, {**form, "upload": SimpleUploadedFile("a.jpg", _jpeg())})
     assert refused.status_code == 400
@@ -238,7 +238,7 @@ def test_an_upload_that_is_not_an_image_is_refused_on_the_form(client, patient, 
     response = client.post(
         reverse("patients:photo_new", args=[patient.pk]),
         {
-            "zone": "vertex",
+            "view": "vertex",
             "taken_on": "2026-11-30",
             "upload": SimpleUploadedFile("notes.txt", b"hello", content_type="text/plain"),
         },
