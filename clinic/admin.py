@@ -62,6 +62,18 @@ class ClinicAdmin(SimpleHistoryAdmin):
                 ]
             },
         ),
+        (
+            "Outcome reports",
+            {
+                "fields": [
+                    "outcome_early_week",
+                    "outcome_late_week",
+                    "outcome_window_weeks",
+                    "responder_threshold_percent",
+                    "report_min_group",
+                ]
+            },
+        ),
     ]
 
     def has_delete_permission(self, request, obj=None):

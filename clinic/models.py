@@ -170,12 +170,50 @@ class Clinic(models.Model):
     waitlist_offer_hours = models.PositiveSmallIntegerField(
         "waitlist offers expire after (hours)", default=4, validators=[MinValueValidator(1)]
     )
+    # Outcome reporting (DOMAIN.md "Outcome reporting", practice defaults).
+    outcome_early_week = models.PositiveSmallIntegerField(
+        "first outcome time point (week)",
+        default=12,
+        validators=[MinValueValidator(1)],
+        help_text="Practice default 12: weeks after the first session of a course.",
+    )
+    outcome_late_week = models.PositiveSmallIntegerField(
+        "second outcome time point (week)",
+        default=24,
+        validators=[MinValueValidator(1)],
+        help_text="Practice default 24: the responder rate is read here.",
+    )
+    outcome_window_weeks = models.PositiveSmallIntegerField(
+        "time point window (± weeks)",
+        default=3,
+        help_text="Practice default 3: the measurement nearest the time point within the window "
+        "counts, once.",
+    )
+    responder_threshold_percent = models.PositiveSmallIntegerField(
+        "responder threshold (% density gain)",
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text="Practice default 10: a density gain from baseline of at least this much in "
+        "the treated zone at the second time point.",
+    )
+    report_min_group = models.PositiveSmallIntegerField(
+        "smallest group reported (patients)",
+        default=5,
+        validators=[MinValueValidator(1)],
+        help_text="Practice default 5: smaller groups show counts only, since means of two "
+        "people mislead and re-identify.",
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["pk"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome_late_week__gt=F("outcome_early_week")),
+                name="clinic_outcome_weeks_in_order",
+                violation_error_message="The second outcome time point must come after the first.",
+            ),
             models.CheckConstraint(
                 condition=Q(course_max_interval_days__gte=F("course_min_interval_days")),
                 name="clinic_course_interval_range",
