@@ -5,64 +5,115 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0006_retention_and_fhir_export'),
+        ("clinic", "0005_reminder_and_aftercare_settings"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clinic',
-            name='outcome_early_week',
-            field=models.PositiveSmallIntegerField(default=12, help_text='Practice default 12: weeks after the first session of a course.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='first outcome time point (week)'),
+            model_name="clinic",
+            name="outcome_early_week",
+            field=models.PositiveSmallIntegerField(
+                default=12,
+                help_text="Practice default 12: weeks after the first session of a course.",
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="first outcome time point (week)",
+            ),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='outcome_late_week',
-            field=models.PositiveSmallIntegerField(default=24, help_text='Practice default 24: the responder rate is read here.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='second outcome time point (week)'),
+            model_name="clinic",
+            name="outcome_late_week",
+            field=models.PositiveSmallIntegerField(
+                default=24,
+                help_text="Practice default 24: the responder rate is read here.",
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="second outcome time point (week)",
+            ),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='outcome_window_weeks',
-            field=models.PositiveSmallIntegerField(default=3, help_text='Practice default 3: the measurement nearest the time point within the window counts, once.', verbose_name='time point window (± weeks)'),
+            model_name="clinic",
+            name="outcome_window_weeks",
+            field=models.PositiveSmallIntegerField(
+                default=3,
+                help_text="Practice default 3: the measurement nearest the time point within the window counts, once.",
+                verbose_name="time point window (± weeks)",
+            ),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='report_min_group',
-            field=models.PositiveSmallIntegerField(default=5, help_text='Practice default 5: smaller groups show counts only, since means of two people mislead and re-identify.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='smallest group reported (patients)'),
+            model_name="clinic",
+            name="report_min_group",
+            field=models.PositiveSmallIntegerField(
+                default=5,
+                help_text="Practice default 5: smaller groups show counts only, since means of two people mislead and re-identify.",
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="smallest group reported (patients)",
+            ),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='responder_threshold_percent',
-            field=models.PositiveSmallIntegerField(default=10, help_text='Practice default 10: a density gain from baseline of at least this much in the treated zone at the second time point.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='responder threshold (% density gain)'),
+            model_name="clinic",
+            name="responder_threshold_percent",
+            field=models.PositiveSmallIntegerField(
+                default=10,
+                help_text="Practice default 10: a density gain from baseline of at least this much in the treated zone at the second time point.",
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="responder threshold (% density gain)",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalclinic',
-            name='outcome_early_week',
-            field=models.PositiveSmallIntegerField(default=12, help_text='Practice default 12: weeks after the first session of a course.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='first outcome time point (week)'),
+            model_name="historicalclinic",
+            name="outcome_early_week",
+            field=models.PositiveSmallIntegerField(
+                default=12,
+                help_text="Practice default 12: weeks after the first session of a course.",
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="first outcome time point (week)",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalclinic',
-            name='outcome_late_week',
-            field=models.PositiveSmallIntegerField(default=24, help_text='Practice default 24: the responder rate is read here.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='second outcome time point (week)'),
+            model_name="historicalclinic",
+            name="outcome_late_week",
+            field=models.PositiveSmallIntegerField(
+                default=24,
+                help_text="Practice default 24: the responder rate is read here.",
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="second outcome time point (week)",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalclinic',
-            name='outcome_window_weeks',
-            field=models.PositiveSmallIntegerField(default=3, help_text='Practice default 3: the measurement nearest the time point within the window counts, once.', verbose_name='time point window (± weeks)'),
+            model_name="historicalclinic",
+            name="outcome_window_weeks",
+            field=models.PositiveSmallIntegerField(
+                default=3,
+                help_text="Practice default 3: the measurement nearest the time point within the window counts, once.",
+                verbose_name="time point window (± weeks)",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalclinic',
-            name='report_min_group',
-            field=models.PositiveSmallIntegerField(default=5, help_text='Practice default 5: smaller groups show counts only, since means of two people mislead and re-identify.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='smallest group reported (patients)'),
+            model_name="historicalclinic",
+            name="report_min_group",
+            field=models.PositiveSmallIntegerField(
+                default=5,
+                help_text="Practice default 5: smaller groups show counts only, since means of two people mislead and re-identify.",
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="smallest group reported (patients)",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalclinic',
-            name='responder_threshold_percent',
-            field=models.PositiveSmallIntegerField(default=10, help_text='Practice default 10: a density gain from baseline of at least this much in the treated zone at the second time point.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='responder threshold (% density gain)'),
+            model_name="historicalclinic",
+            name="responder_threshold_percent",
+            field=models.PositiveSmallIntegerField(
+                default=10,
+                help_text="Practice default 10: a density gain from baseline of at least this much in the treated zone at the second time point.",
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="responder threshold (% density gain)",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='clinic',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome_late_week__gt', models.F('outcome_early_week'))), name='clinic_outcome_weeks_in_order', violation_error_message='The second outcome time point must come after the first.'),
+            model_name="clinic",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("outcome_late_week__gt", models.F("outcome_early_week"))),
+                name="clinic_outcome_weeks_in_order",
+                violation_error_message="The second outcome time point must come after the first.",
+            ),
         ),
     ]

@@ -7,7 +7,7 @@ import pytest
 
 from clinic.roles import Role
 from formulations.tests.factories import FormulationVersionFactory
-from sessions.outcome_report import ReportFilters, ReportSettings, outcome_report
+from sessions.records.outcome_report import ReportFilters, ReportSettings, outcome_report
 from sessions.tests.report_fixtures import signed_course
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from sessions.outcome_statistics import percent_change, proportion, summarise, t_975
+from sessions.records.statistics import percent_change, proportion, summarise, t_975
 
 
 def test_mean_median_and_t_interval_match_the_hand_computation():

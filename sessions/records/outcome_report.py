@@ -34,9 +34,8 @@ from django.db.models import Sum
 from formulations.models import FormulationVersion
 from patients.bands import age_band, age_on, severity_band
 from patients.models import OutcomeMeasurement, ScalpZone
-
-from .models import Injection, SessionRecord, TreatmentPlan
-from .outcome_statistics import Proportion, Summary, percent_change, proportion, summarise
+from sessions.models import Injection, SessionRecord, TreatmentPlan
+from sessions.records.statistics import Proportion, Summary, percent_change, proportion, summarise
 
 CONTROL_ZONE = ScalpZone.OCCIPITAL.value
 # Practice default: a baseline older than a screening's validity (90 days) no longer describes
