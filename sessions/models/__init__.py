@@ -46,6 +46,11 @@ from .records import (
     SessionRecordQuerySet,
     SignedRecordError,
 )
+from .research import (
+    ResearchExport,
+    ResearchExportStatus,
+    StudyPseudonym,
+)
 from .selfservice import (
     OfferStatus,
     OnlineBooking,
@@ -56,6 +61,9 @@ from .selfservice import (
 )
 
 __all__ = [
+    "ResearchExport",
+    "ResearchExportStatus",
+    "StudyPseudonym",
     "SessionStatus",
     "ACTIVE_STATUSES",
     "SIGNED_SESSION_MESSAGE",

@@ -128,7 +128,11 @@ class SessionRecord(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        permissions = [("sign_sessionrecord", "Can sign a session record")]
+        permissions = [
+            ("sign_sessionrecord", "Can sign a session record"),
+            ("view_outcome_report", "Can see outcomes per formulation version"),
+            ("export_research_data", "Can export de-identified research data"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(pain_score__isnull=True) | Q(pain_score__lte=10),
@@ -448,6 +452,12 @@ class AdverseEvent(models.Model):
         help_text="The lot involved, if known.",
     )
     notes = models.TextField(blank=True)
+    # CONSORT Harms 2022 asks for the events that led to stopping treatment.
+    treatment_stopped = models.BooleanField(
+        "treatment stopped because of this event",
+        default=False,
+        help_text="The patient's course was stopped (by them or the clinician) because of it.",
+    )
     reported_at = models.DateTimeField()
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

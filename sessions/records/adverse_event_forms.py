@@ -17,6 +17,7 @@ EVENT_FORM_FIELDS = [
     "causality",
     "outcome",
     "lot",
+    "treatment_stopped",
     "notes",
 ]
 

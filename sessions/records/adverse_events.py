@@ -46,6 +46,7 @@ EVENT_FIELDS = (
     "causality",
     "outcome",
     "lot",
+    "treatment_stopped",
     "notes",
 )
 
