@@ -49,7 +49,8 @@ class SafetyReport:
     lots: list[LotSafety]
 
 
-def _bounds(*, date_from: date, date_to: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+def period_bounds(*, date_from: date, date_to: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The period's first and last day as [start, end) instants in the clinic's zone."""
     start = datetime.combine(date_from, time.min, tzinfo=zone)
     end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=zone)
     return start, end
@@ -57,7 +58,7 @@ def _bounds(*, date_from: date, date_to: date, zone: ZoneInfo) -> tuple[datetime
 
 def safety_report(*, date_from: date, date_to: date, zone: ZoneInfo) -> SafetyReport:
     """Versions with signed sessions or events in the period, most events per session first."""
-    start, end = _bounds(date_from=date_from, date_to=date_to, zone=zone)
+    start, end = period_bounds(date_from=date_from, date_to=date_to, zone=zone)
     in_period = Q(session__starts_at__gte=start, session__starts_at__lt=end)
 
     sessions = dict(
