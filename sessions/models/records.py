@@ -190,6 +190,8 @@ class RecordPartQuerySet(models.QuerySet):
         return super().delete()
 
     def bulk_create(self, objs, *args, **kwargs):
+        # A generator would be used up by the check below and nothing would be inserted.
+        objs = list(objs)
         record_ids = {obj.record_id for obj in objs}
         signed = SessionRecord.objects.filter(pk__in=record_ids, signed_at__isnull=False).first()
         if signed is not None:

@@ -550,6 +550,12 @@ def test_every_orm_path_refuses_to_change_a_signed_record(signed):
     assert signed.lots_used.get().volume_ml == D("1.0")
 
 
+def test_a_generator_of_injections_for_an_unsigned_record_is_inserted(record):
+    # The signed-record check once used the generator up, and bulk_create inserted nothing.
+    Injection.objects.bulk_create(Injection(record=record, **VERTEX) for _ in range(1))
+    assert record.injections.count() == 1
+
+
 def test_every_rule_function_refuses_to_change_a_signed_record(signed, lot):
     injection = signed.injections.first()
     attempts = [
