@@ -4,7 +4,12 @@ from django.urls import path
 
 from sessions.booking import views
 from sessions.outreach import front_desk_views, optout_views, reminder_views
-from sessions.records import adverse_event_views, report_views
+from sessions.records import (
+    adverse_event_views,
+    outcome_views,
+    report_views,
+    research_export_views,
+)
 from sessions.records import views as record_views
 
 app_name = "treatment_sessions"
@@ -77,7 +82,26 @@ urlpatterns = [
         name="adverse_event_acknowledge",
     ),
     path("maintenance/", views.maintenance, name="maintenance"),
+    path("reports/", report_views.reports_index, name="reports"),
     path("reports/safety/", report_views.safety_report_view, name="safety_report"),
+    path("reports/harms/", report_views.harms_view, name="harms"),
+    path("reports/outcomes/", outcome_views.outcome_report_view, name="outcome_report"),
+    path("reports/outcomes/compare/", outcome_views.outcome_compare_view, name="outcome_compare"),
+    path(
+        "reports/research-exports/",
+        research_export_views.research_exports,
+        name="research_exports",
+    ),
+    path(
+        "reports/research-exports/<int:pk>/",
+        research_export_views.research_export,
+        name="research_export",
+    ),
+    path(
+        "reports/research-exports/<int:pk>/download/",
+        research_export_views.research_export_download,
+        name="research_export_download",
+    ),
     path("reminders/", reminder_views.reminders, name="reminders"),
     path(
         "reminders/<int:pk>/retry/",
