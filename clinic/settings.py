@@ -260,6 +260,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions.tasks.remove_expired_patient_copies",
         "schedule": 3600.0,
     },
+    # De-identified research exports asked for on the export page (fired at once as well).
+    "build-research-exports": {
+        "task": "sessions.tasks.build_research_exports",
+        "schedule": 60.0,
+    },
 }
 
 # /healthz answers 503 when the worker, beat or the reminder sweep has been silent this long.

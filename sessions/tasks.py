@@ -10,6 +10,7 @@ from sessions.exchange.bulk_export import export_jobs_sweep
 from sessions.exchange.patient_copy import patient_copies_remove_expired
 from sessions.outreach.sweep import dispatch_due_reminders as reminders_sweep
 from sessions.records.adverse_events import serious_events_notify_admins
+from sessions.records.research_export import research_exports_build_queued
 
 
 @shared_task(name="sessions.tasks.dispatch_due_reminders")
@@ -37,3 +38,14 @@ def run_fhir_exports() -> int:
 def remove_expired_patient_copies() -> int:
     """Files of patient copies whose link has expired."""
     return patient_copies_remove_expired(now=timezone.now())
+
+
+@shared_task(
+    name="sessions.tasks.build_research_exports",
+    # A large clinic's export takes longer than the default minute.
+    soft_time_limit=15 * 60,
+    time_limit=16 * 60,
+)
+def build_research_exports() -> int:
+    """Queued research exports; beat runs it every minute and the export page fires it at once."""
+    return research_exports_build_queued(now=timezone.now())
