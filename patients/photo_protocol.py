@@ -22,7 +22,7 @@ def protocol_views() -> list[PhotoProtocolView]:
 @dataclass(frozen=True)
 class PhotoCaption:
     taken_on: date
-    session_label: str  # "Session 3 of 6", "Session", or "" when taken outside a session
+    session_label: str  # "Session 3 of 6", "Assessment visit", or "" outside a session
     version: str  # the formulation version injected at that session, if signed
 
 
@@ -33,7 +33,7 @@ def photo_caption(photo: ClinicalPhoto) -> PhotoCaption:
     if session.sequence and session.plan is not None:
         label = f"Session {session.sequence} of {session.plan.number_of_sessions}"
     else:
-        label = "Session"
+        label = f"{session.get_kind_display()} visit"
     try:
         record = session.record
     except ObjectDoesNotExist:
