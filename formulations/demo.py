@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from .lots import lot_receive
 from .models import (
     Formulation,
     FormulationVersion,
@@ -66,6 +67,17 @@ NUTRIENT_V1 = [
 ]
 NUTRIENT_V2 = [*NUTRIENT_V1, ("Caffeine", D("20"), StrengthUnit.MG, D("5"))]
 DHT_BLOCK = [("Dutasteride", D("0.01"), StrengthUnit.PERCENT_WV, None)]
+DHT_BLOCK_V2 = [*DHT_BLOCK, ("Caffeine", D("4"), StrengthUnit.MG, D("1"))]
+DHT_BLOCK_V3 = [*DHT_BLOCK_V2, ("Copper peptide", D("1"), StrengthUnit.MG, D("1"))]
+# Lots the demo's past courses (sessions/demo.py) injected: received over a year ago, so every
+# session of those courses falls inside their shelf life. Lot number, version key.
+COHORT_LOTS = [
+    ("NSC-2404", "nutrient_v2"),
+    ("DHT-2404", "dht_v1"),
+    ("DHT-2409", "dht_v2"),
+    ("DHT-2411", "dht_v3"),
+]
+COHORT_LOT_RECEIVED_DAYS_AGO = 420
 
 
 def seed(*, clinic) -> None:
@@ -104,6 +116,24 @@ def seed(*, clinic) -> None:
         },
     )
     dht_v1 = _version(dht, 1, DHT_BLOCK, ingredients, D("1"), "")
+    dht_v2 = _version(
+        dht, 2, DHT_BLOCK_V2, ingredients, D("1"), "Adds caffeine 4 mg/mL for the hair shaft."
+    )
+    dht_v3 = _version(
+        dht, 3, DHT_BLOCK_V3, ingredients, D("1"), "Adds copper peptide (GHK-Cu) 1 mg/mL."
+    )
+    by_key = {"nutrient_v2": v2, "dht_v1": dht_v1, "dht_v2": dht_v2, "dht_v3": dht_v3}
+    received = today - timedelta(days=COHORT_LOT_RECEIVED_DAYS_AGO)
+    for number, key in COHORT_LOTS:
+        if not Lot.objects.filter(supplier="Demo Compounding Pharmacy", lot_number=number).exists():
+            lot_receive(
+                version=by_key[key],
+                lot_number=number,
+                supplier="Demo Compounding Pharmacy",
+                received_on=received,
+                expires_on=received + timedelta(days=730),
+                quantity_received=400,
+            )
 
     # lot number, version, received days ago, expires in days, remaining, status, reason
     lots = [
