@@ -309,10 +309,14 @@ def photo_add(
         )
     if view:
         if view not in PhotoView.values:
-            raise OutcomeRefused({"view": "Choose one of the standard photo views."})
+            raise PatientRefused(
+                "photo_add", "Choose one of the standard photo views.", field="view"
+            )
         if zone and zone != VIEW_ZONES[view]:
-            raise OutcomeRefused(
-                {"view": f"A {PhotoView(view).label.lower()} photo shows another zone."}
+            raise PatientRefused(
+                "photo_add",
+                f"A {PhotoView(view).label.lower()} photo shows another zone.",
+                field="view",
             )
         zone = VIEW_ZONES[view]
     if zone not in ScalpZone.values:

@@ -620,7 +620,7 @@ def _cohort_course(
             for zone, share, points in COHORT_ZONES
         )
         records.record_lot_add(record=record, lot=lot, volume_ml=volume, units_used=1)
-        records.record_sign(record=record, by=clinician, now=session.ends_at)
+        records.record_sign(record=record, by=clinician.user, now=session.ends_at)
         _cohort_events(session=session, lot=lot, version=version, clinician=clinician, rng=rng)
         if stop_after is not None and n + 1 == stop_after:
             _cohort_stop(plan=plan, session=session, lot=lot, clinician=clinician, admin=admin)

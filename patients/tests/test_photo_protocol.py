@@ -8,9 +8,10 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from clinic.refusals import PatientRefused
 from clinic.roles import Role
 from patients.models import PhotoProtocolView
-from patients.outcomes import OutcomeRefused, photo_add, photo_void
+from patients.outcomes import photo_add, photo_void
 from patients.photo_protocol import photo_caption, photo_checklist, photo_comparison
 from patients.tests.factories import PatientFactory, PhotographyConsentFactory
 from sessions.tests.factories import (
@@ -71,7 +72,7 @@ def test_a_view_photo_is_filed_under_the_zone_it_shows(patient, doctor):
 
 
 def test_a_view_and_a_zone_that_disagree_are_refused(patient, doctor):
-    with pytest.raises(OutcomeRefused, match="another zone"):
+    with pytest.raises(PatientRefused, match="another zone"):
         photo_add(
             patient=patient,
             view="vertex",

@@ -25,12 +25,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Sum
 
 from clinic.models import AccessLog, Clinic
+from clinic.refusals import RecordRefused
 from formulations.models import IngredientLine
 from formulations.units import DOSE_UNITS, decimal_text
 from patients.bands import age_band, age_on, severity_band
@@ -147,10 +148,6 @@ are left out. data_dictionary.csv describes every column.
 """
 
 
-class ResearchExportRefused(ValidationError):
-    """An export was refused, with the reason in plain words."""
-
-
 # Asking -----------------------------------------------------------------------------------------
 
 
@@ -161,8 +158,10 @@ def research_export_request(*, by, reason: str, now: datetime) -> ResearchExport
         raise PermissionDenied("Only a clinic admin can export research data.")
     reason = reason.strip()
     if len(reason) < 10:
-        raise ResearchExportRefused(
-            {"reason": "Say who the data is for and why (the study or protocol), in a sentence."}
+        raise RecordRefused(
+            "research_export_reason",
+            "Say who the data is for and why (the study or protocol), in a sentence.",
+            field="reason",
         )
     return ResearchExport.objects.create(requested_by=by, reason=reason, requested_at=now)
 

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from clinic.models import AccessLog
+from clinic.refusals import RecordRefused
 from clinic.roles import Role
 from formulations.tests.factories import (
     FormulationVersionFactory,
@@ -26,7 +27,6 @@ from sessions.models import ResearchExport, ResearchExportStatus, StudyPseudonym
 from sessions.records import research_export_views
 from sessions.records.research_export import (
     DICTIONARY,
-    ResearchExportRefused,
     research_export_request,
     research_exports_build_queued,
 )
@@ -232,7 +232,7 @@ def test_the_reason_is_recorded_and_each_exported_patient_logs_the_export(treate
 
 @pytest.mark.django_db
 def test_an_export_needs_a_reason_and_an_admin(admin, doctor):
-    with pytest.raises(ResearchExportRefused):
+    with pytest.raises(RecordRefused, match="who the data is for"):
         research_export_request(by=admin, reason="  study ", now=NOW)
     with pytest.raises(PermissionDenied):
         research_export_request(by=doctor.user, reason=REASON, now=NOW)
