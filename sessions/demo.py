@@ -582,9 +582,7 @@ def _cohort_course(
             patient=patient,
             version=version,
             clinician=clinician,
-            at=localise(
-                clinic=clinic, day=day, at=time(at.hour - 1, 45) if at.hour > 9 else time(8, 45)
-            ),
+            at=localise(clinic=clinic, day=day, at=at) - timedelta(minutes=15),
         )
         session = _session(
             clinic=clinic,

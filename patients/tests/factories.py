@@ -1,6 +1,9 @@
+import io
 from datetime import UTC, date, datetime
 
 import factory
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from patients.models import (
     Allergy,
@@ -19,6 +22,7 @@ from patients.models import (
     Severity,
     SexAtBirth,
 )
+from patients.outcomes import photo_add
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
@@ -175,4 +179,25 @@ class ScreenedPatientFactory(PatientFactory):
 
     screening = factory.RelatedFactory(
         ScreeningFactory, factory_related_name="patient", screened_on=date(2026, 10, 1)
+    )
+
+
+def jpeg_upload(colour: str = "white") -> "SimpleUploadedFile":
+    """A tiny JPEG as a browser uploads it."""
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(out, format="JPEG")
+    return SimpleUploadedFile("p.jpg", out.getvalue(), content_type="image/jpeg")
+
+
+def standard_photo(*, patient, by, view: str, on: date, session=None, now=None):
+    """A photo of one protocol view stored through photo_add (the patient needs the
+    photography consent)."""
+    return photo_add(
+        patient=patient,
+        view=view,
+        taken_on=on,
+        session=session,
+        upload=jpeg_upload(),
+        by=by,
+        now=now or datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
     )

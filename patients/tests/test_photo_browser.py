@@ -1,23 +1,14 @@
 """The photo comparison as a browser runs it: the slider uncovers the later photo over the
 baseline and the toggle flips between them, with no inline script (a strict CSP allows it)."""
 
-import io
 from datetime import date
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from PIL import Image
 
 from clinic.roles import Role
 from patients.outcomes import photo_add
-from patients.tests.factories import PatientFactory, PhotographyConsentFactory
-
-
-def _jpeg(colour) -> SimpleUploadedFile:
-    out = io.BytesIO()
-    Image.new("RGB", (64, 48), colour).save(out, format="JPEG")
-    return SimpleUploadedFile("p.jpg", out.getvalue(), content_type="image/jpeg")
+from patients.tests.factories import PatientFactory, PhotographyConsentFactory, jpeg_upload
 
 
 @pytest.mark.browser
@@ -33,7 +24,7 @@ def test_the_slider_and_the_toggle_show_baseline_and_later(page, staff, settings
             patient=patient,
             view="vertex",
             taken_on=on,
-            upload=_jpeg(colour),
+            upload=jpeg_upload(colour),
             by=doctor,
             now=timezone.now(),
         )

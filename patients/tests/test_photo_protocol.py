@@ -1,19 +1,20 @@
 """The photo protocol: which views each visit lacks, and which photos a comparison pairs."""
 
-import io
 from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
-from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
 from clinic.refusals import PatientRefused
 from clinic.roles import Role
 from patients.models import PhotoProtocolView
 from patients.outcomes import photo_add, photo_void
 from patients.photo_protocol import photo_caption, photo_checklist, photo_comparison
-from patients.tests.factories import PatientFactory, PhotographyConsentFactory
+from patients.tests.factories import (
+    PatientFactory,
+    PhotographyConsentFactory,
+    standard_photo,
+)
 from sessions.tests.factories import (
     SessionRecordFactory,
     TreatmentPlanFactory,
@@ -43,17 +44,7 @@ def patient(db, settings, tmp_path):
 
 
 def _photo(patient, doctor, view, on, session=None):
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), "white").save(out, format="JPEG")
-    return photo_add(
-        patient=patient,
-        view=view,
-        taken_on=on,
-        session=session,
-        upload=SimpleUploadedFile("p.jpg", out.getvalue(), content_type="image/jpeg"),
-        by=doctor,
-        now=NOW,
-    )
+    return standard_photo(patient=patient, by=doctor, view=view, on=on, session=session, now=NOW)
 
 
 def test_the_default_protocol_is_the_five_practice_views(db):

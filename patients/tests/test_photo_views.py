@@ -1,18 +1,19 @@
 """The photo checklist and comparison pages: clinical roles, logged, the same view only."""
 
-import io
 from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from PIL import Image
 
 from clinic.models import AccessLog
 from clinic.roles import Role
-from patients.outcomes import photo_add
-from patients.tests.factories import PatientFactory, PhotographyConsentFactory
+from patients.tests.factories import (
+    PatientFactory,
+    PhotographyConsentFactory,
+    jpeg_upload,
+    standard_photo,
+)
 from sessions.tests.factories import TreatmentSessionFactory
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -38,17 +39,7 @@ def patient(db, settings, tmp_path):
 
 
 def _photo(patient, doctor, view, on, session=None):
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), "white").save(out, format="JPEG")
-    return photo_add(
-        patient=patient,
-        view=view,
-        taken_on=on,
-        session=session,
-        upload=SimpleUploadedFile("p.jpg", out.getvalue(), content_type="image/jpeg"),
-        by=doctor,
-        now=NOW,
-    )
+    return standard_photo(patient=patient, by=doctor, view=view, on=on, session=session, now=NOW)
 
 
 def test_the_comparison_shows_baseline_and_later_side_by_side(client, patient, doctor):
@@ -88,8 +79,6 @@ def test_the_checklist_page_lists_each_visit_with_its_missing_views(client, pati
 
 def test_a_photo_is_filed_under_the_session_chosen_on_the_form(client, patient, doctor):
     session = TreatmentSessionFactory(patient=patient, status="completed")
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), "white").save(out, format="JPEG")
     client.force_login(doctor)
 
     response = client.post(
@@ -98,7 +87,7 @@ def test_a_photo_is_filed_under_the_session_chosen_on_the_form(client, patient, 
             "view": "midline_part",
             "taken_on": "2026-11-23",
             "session": session.pk,
-            "upload": SimpleUploadedFile("p.jpg", out.getvalue(), content_type="image/jpeg"),
+            "upload": jpeg_upload(),
         },
     )
 

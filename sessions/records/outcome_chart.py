@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from patients.progress_chart import PALETTE
+from patients.progress_chart import PALETTE, Tick
 from sessions.records.outcome_report import CONTROL_ZONE, GroupReport, ReportSettings
 
 WIDTH, HEIGHT = 640, 300
@@ -43,12 +43,6 @@ class ChartSeries:
     @property
     def polyline(self) -> str:
         return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
-
-
-@dataclass
-class Tick:
-    position: float
-    text: str
 
 
 @dataclass

@@ -10,6 +10,7 @@ from patients.bands import AGE_BANDS, SeverityBand
 from patients.models import Diagnosis, SexAtBirth
 from sessions.records.outcome_chart import comparison_chart
 from sessions.records.outcome_report import ReportFilters, ReportSettings, outcome_report
+from sessions.records.report_views import PeriodForm
 
 VIEW_OUTCOME_REPORT = "treatment_sessions.view_outcome_report"
 DIAGNOSIS_CHOICES = [
@@ -26,7 +27,9 @@ CAUTION = (
 )
 
 
-class OutcomeFilterForm(forms.Form):
+class OutcomeFilterForm(PeriodForm):
+    field_order = ["group_by", "diagnosis", "severity", "sex", "age_band", "date_from", "date_to"]
+
     group_by = forms.ChoiceField(
         choices=[("version", "Formulation version"), ("formulation", "Formulation")],
         required=False,
@@ -44,18 +47,12 @@ class OutcomeFilterForm(forms.Form):
         required=False,
         label="Age at start",
     )
-    date_from = forms.DateField(
-        required=False, label="Courses started from", widget=forms.DateInput({"type": "date"})
-    )
-    date_to = forms.DateField(required=False, label="to", widget=forms.DateInput({"type": "date"}))
     group = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
 
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and start > end:
-            raise forms.ValidationError("The start of the period is after its end.")
-        return cleaned
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The period is the courses' week 0 here, not the sessions' dates.
+        self.fields["date_from"].label = "Courses started from"
 
     def filters(self) -> ReportFilters:
         if not self.is_valid():
