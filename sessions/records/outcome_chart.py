@@ -13,6 +13,7 @@ from sessions.records.outcome_report import CONTROL_ZONE, GroupReport, ReportSet
 WIDTH, HEIGHT = 640, 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 24, 16, 40
 FONT_PX = 11
+DODGE_PX = 7
 
 
 @dataclass
@@ -83,10 +84,12 @@ def comparison_chart(*, groups: list[GroupReport], settings: ReportSettings) -> 
                 if not summary.suppressed:
                     points.append((week, summary.mean, summary.ci_low, summary.ci_high, summary.n))
             if len(points) > 1:
-                raw.append((f"{group.label}: {suffix}", colour, dashed, points))
+                raw.append((f"{group.label}: {suffix}", colour, dashed, points, index))
     if not raw:
         return chart
-    values = [v for *_, pts in raw for _, m, lo, hi, _ in pts for v in (m, lo, hi) if v is not None]
+    values = [
+        v for *_, pts, _ in raw for _, m, lo, hi, _ in pts for v in (m, lo, hi) if v is not None
+    ]
     low, high = min(min(values), 0.0), max(max(values), 0.0)
     if high - low < 1:
         high = low + 1
@@ -95,14 +98,16 @@ def comparison_chart(*, groups: list[GroupReport], settings: ReportSettings) -> 
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
 
-    def x_of(week: int) -> float:
-        return LEFT + plot_w * week / weeks[-1]
+    def x_of(week: int, group: int | None = None) -> float:
+        # Groups sit a few pixels apart at a time point, so their whiskers do not overlap.
+        dodge = 0 if group is None or week == 0 else (group - (len(groups) - 1) / 2) * DODGE_PX
+        return LEFT + plot_w * week / weeks[-1] + dodge
 
     def y_of(value: float) -> float:
         return TOP + plot_h * (high - value) / (high - low)
 
     chart.zero_y = y_of(0.0)
-    for label, colour, dashed, points in raw:
+    for label, colour, dashed, points, group_index in raw:
         chart.series.append(
             ChartSeries(
                 label=label,
@@ -110,7 +115,7 @@ def comparison_chart(*, groups: list[GroupReport], settings: ReportSettings) -> 
                 dashed=dashed,
                 points=[
                     ChartPoint(
-                        x=x_of(week),
+                        x=x_of(week, group_index),
                         y=y_of(mean),
                         low_y=None if lo is None else y_of(lo),
                         high_y=None if hi is None else y_of(hi),

@@ -96,7 +96,7 @@ def outcome_compare_view(request):
     chosen_keys = request.GET.getlist("group")
     chosen = [g for g in report.groups if g.key in chosen_keys]
     if not chosen_keys:
-        chosen = [g for g in report.groups if not g.mixed][:3]
+        chosen = [g for g in report.groups if not g.mixed][:4]
     # One line per measure any chosen group has, a cell per group (None: not measured there).
     measures, seen = [], set()
     for group in chosen:
