@@ -15,6 +15,7 @@ from django.urls import reverse
 from clinic.models import AccessLog
 from clinic.refusals import RecordRefused
 from clinic.roles import Role
+from clinic.tests.factories import RoomFactory
 from formulations.tests.factories import (
     FormulationVersionFactory,
     IngredientFactory,
@@ -27,12 +28,13 @@ from sessions.models import ResearchExport, ResearchExportStatus, StudyPseudonym
 from sessions.records import research_export_views
 from sessions.records.research_export import (
     DICTIONARY,
+    research_export_files,
     research_export_request,
     research_exports_build_queued,
 )
 from sessions.tasks import build_research_exports
 from sessions.tests.factories import AdverseEventFactory
-from sessions.tests.report_fixtures import START, signed_course
+from sessions.tests.report_fixtures import START, bulk_courses, signed_course
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 REASON = "Dr Lee's retrospective cohort study, ethics ref. REC 26/LO/0042."
@@ -283,3 +285,20 @@ def test_the_page_queues_shows_progress_and_offers_the_file(client, treated, adm
 @pytest.mark.django_db
 def test_the_worker_task_takes_no_arguments():
     assert build_research_exports.run() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("courses", [10, 300])
+def test_building_the_files_takes_the_same_queries_at_any_size(
+    staff, clinic, courses, django_assert_max_num_queries
+):
+    doctor = staff(Role.CLINICIAN)
+    versions = [FormulationVersionFactory(), FormulationVersionFactory()]
+    bulk_courses(
+        count=courses, versions=versions, clinician=doctor, room=RoomFactory(clinic=clinic)
+    )
+
+    with django_assert_max_num_queries(13):
+        files, patients = research_export_files(zone=clinic.zone)
+
+    assert len(patients) == courses and len(files["sessions.csv"]) == courses
