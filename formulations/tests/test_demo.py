@@ -52,10 +52,14 @@ def test_the_demo_has_the_shared_ingredient_names_and_the_two_cocktails():
         "retired",
         "published",
     ]
-    dht = Formulation.objects.get(name="DHT-block scalp cocktail").versions.get()
-    assert dht.status == "published" and dht.unit_volume_ml == 1
-    [dose] = ingredient_doses(version=dht, volume_ml=dht.unit_volume_ml)
+    # Three DHT versions, each adding an ingredient, so the reports can compare versions.
+    v1, v2, v3 = Formulation.objects.get(name="DHT-block scalp cocktail").versions.order_by(
+        "number"
+    )
+    assert {v.status for v in (v1, v2, v3)} == {"published"} and v1.unit_volume_ml == 1
+    [dose] = ingredient_doses(version=v1, volume_ml=v1.unit_volume_ml)
     assert (dose.ingredient.name, str(dose.amount), dose.unit) == ("Dutasteride", "0.1", "mg")
+    assert [v.lines.count() for v in (v1, v2, v3)] == [1, 2, 3]
 
 
 def test_the_demo_lots_stay_valid_relative_to_today():
