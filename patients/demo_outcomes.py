@@ -20,7 +20,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 from simple_history.utils import bulk_create_with_history
 
-from sessions.demo import COHORT_INDICATION
+from sessions.demo_cohort import COHORT_INDICATION
 from sessions.models import (
     AdverseEvent,
     SessionKind,

@@ -6,7 +6,7 @@ from django.utils import timezone
 from formulations.models import FormulationVersion
 from patients.clearance import treatment_clearance
 from patients.models import Allergy, Patient, Screening, ScreeningOverride
-from sessions.demo import COHORT_INDICATION
+from sessions.demo_cohort import COHORT_INDICATION
 
 
 @pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from clinic.models import Clinic
 from patients.models import ClinicalPhoto, OutcomeMeasurement
-from sessions.demo import COHORT_INDICATION
+from sessions.demo_cohort import COHORT_INDICATION
 from sessions.models import AdverseEvent
 from sessions.records.outcome_report import ReportFilters, ReportSettings, outcome_report
 

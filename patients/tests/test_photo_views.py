@@ -114,7 +114,8 @@ def test_the_photo_pages_have_a_bounded_query_count(
     client, patient, doctor, django_assert_max_num_queries, photos
 ):
     for n in range(photos):
-        session = TreatmentSessionFactory(patient=patient, status="completed")
+        starts_at = datetime(2026, 1, 1 + n, 10, 0, tzinfo=UTC)
+        session = TreatmentSessionFactory(patient=patient, status="completed", starts_at=starts_at)
         _photo(patient, doctor, "vertex", date(2026, 1, 1 + n), session=session)
     client.force_login(doctor)
 

@@ -53,8 +53,11 @@ def signed_course(
         created_by=clinician,
     )
     room = Room.objects.first() or RoomFactory()
+    # Each course at its own time of day: on PostgreSQL no room or clinician is double-booked.
+    slot = timedelta(minutes=50 * (TreatmentPlan.objects.count() - 1))
     for n, version in enumerate(versions):
-        starts_at = datetime.combine(start + timedelta(days=14 * n), time(10), tzinfo=UTC)
+        day = start + timedelta(days=14 * n)
+        starts_at = datetime.combine(day, time(6), tzinfo=UTC) + slot
         session = TreatmentSession.objects.create(
             patient=patient,
             clinician=clinician,

@@ -17,13 +17,11 @@ WEDNESDAY = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 25)
 
 
-def seed_all(*, cohort: bool = False):
-    """The demo up to the sessions app; the cohort of past courses only when a test needs it
-    (it is most of seed_demo's time)."""
+def seed_all():
     clinic = seed_clinic()
     formulations_demo.seed(clinic=clinic)
     patients_demo.seed(clinic=clinic)
-    (demo.seed if cohort else demo.seed_calendar)(clinic=clinic)
+    demo.seed(clinic=clinic)
     return clinic
 
 
@@ -32,7 +30,7 @@ def test_the_demo_fills_this_week_and_next_and_runs_again_without_changes(db):
     clinic = seed_all()
     plans, sessions = TreatmentPlan.objects.count(), TreatmentSession.objects.count()
 
-    demo.seed_calendar(clinic=clinic)
+    demo.seed(clinic=clinic)
 
     assert (TreatmentPlan.objects.count(), TreatmentSession.objects.count()) == (plans, sessions)
     today = TODAY
@@ -127,7 +125,7 @@ def test_the_treated_demo_patients_signed_their_consent_before_the_first_injecti
     assert signature.witness.username == "clinician"
 
     signed = ConsentSignature.objects.count()
-    demo.seed_calendar(clinic=clinic)
+    demo.seed(clinic=clinic)
     assert ConsentSignature.objects.count() == signed
 
 
@@ -151,25 +149,3 @@ def test_every_demo_patient_on_a_running_course_has_signed_consent(db):
             patient=plan.patient, formulation_version=plan.formulation_version
         )
         assert missing == [], plan.patient.full_name
-
-
-@time_machine.travel(WEDNESDAY, tick=False)
-def test_the_demo_cohort_has_signed_past_courses_of_several_versions(db):
-    clinic = seed_all(cohort=True)
-    plans = TreatmentPlan.objects.filter(indication__startswith=demo.COHORT_INDICATION)
-    count = plans.count()
-
-    demo.seed(clinic=clinic)
-
-    assert plans.count() == count >= 36
-    versions = set(
-        plans.values_list("sessions__record__formulation_version", flat=True).exclude(
-            sessions__record__isnull=True
-        )
-    )
-    assert len(versions) == 4
-    # One course stopped for a serious reaction, which stopped treatment (the harms table).
-    stopped = plans.get(status=PlanStatus.STOPPED)
-    assert stopped.sessions.filter(adverse_events__treatment_stopped=True).exists()
-    # Each finished course had follow-up visits after it, so the recall list stays as it was.
-    assert len(maintenance_due(clinic=clinic, today=TODAY)) == 1

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from clinic.demo import DEMO_PASSWORD, DEMO_USERS, seed_clinic
 from patients.demo_outcomes import seed as seed_outcomes
+from sessions.demo_cohort import seed_cohort
 from sessions.outreach.rows import reminders_backfill
 
 
@@ -45,8 +46,9 @@ class Command(BaseCommand):
                         raise
                     continue
                 module.seed(clinic=clinic)
-            # Outcomes and adverse events need the completed, signed sessions seeded above.
-
+            # The cohort of past courses comes after the calendar, which picks its patients
+            # among all patients; outcomes and adverse events need the signed sessions of both.
+            seed_cohort(clinic=clinic)
             seed_outcomes(clinic=clinic)
             # The demo calendar is written directly rather than booked: give its upcoming
             # sessions the reminders a booking creates, so the worker has something to send.
