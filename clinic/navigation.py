@@ -53,6 +53,12 @@ REPORTS: list[NavItem] = [
         "How often each version was used, and by how many patients.",
     ),
     NavItem(
+        "FHIR export",
+        "exchange:export",
+        "clinic.run_fhir_export",
+        "The whole clinic as FHIR R4 bulk data (NDJSON), for another system.",
+    ),
+    NavItem(
         "Research export",
         "treatment_sessions:research_exports",
         "treatment_sessions.export_research_data",

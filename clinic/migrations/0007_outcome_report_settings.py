@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinic", "0005_reminder_and_aftercare_settings"),
+        ("clinic", "0006_retention_and_fhir_export"),
     ]
 
     operations = [

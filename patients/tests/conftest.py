@@ -62,7 +62,7 @@ def patients_reference_data(db):
     import_module(
         "patients.migrations.0005_photography_consent_outcome_permissions"
     ).load_reference_rows(apps)
-    import_module("patients.migrations.0008_photo_protocol").load_reference_rows(apps)
+    import_module("patients.migrations.0009_photo_protocol").load_reference_rows(apps)
     for group_name, perms in migration.ROLE_GRANTS.items():
         group, _ = Group.objects.get_or_create(name=group_name)
         codenames = [perm.split(".")[1] for perm in perms]

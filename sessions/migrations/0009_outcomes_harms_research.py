@@ -25,7 +25,7 @@ def grant(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0008_photo_protocol"),
+        ("patients", "0009_photo_protocol"),
         ("treatment_sessions", "0008_safety_report_permission"),
         ("clinic", "0002_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

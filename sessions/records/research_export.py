@@ -286,7 +286,10 @@ def research_export_files(*, zone: ZoneInfo, progress=lambda percent: None) -> t
     """(file name -> rows, the patients in it); dates are local to the clinic's `zone`. Eleven
     queries whatever the clinic's size."""
     signed = (
-        SessionRecord.objects.filter(signed_at__isnull=False)
+        # A patient whose erasure request restricts processing (GDPR Art. 18) is left out.
+        SessionRecord.objects.filter(
+            signed_at__isnull=False, session__patient__processing_restricted_at__isnull=True
+        )
         .select_related("session", "formulation_version__formulation")
         .order_by("session__starts_at", "pk")
     )

@@ -302,3 +302,13 @@ def test_building_the_files_takes_the_same_queries_at_any_size(
         files, patients = research_export_files(zone=clinic.zone)
 
     assert len(patients) == courses and len(files["sessions.csv"]) == courses
+
+
+@pytest.mark.django_db
+def test_a_patient_whose_processing_is_restricted_is_left_out(treated, admin):
+    patient, *_ = treated
+    Patient.objects.filter(pk=patient.pk).update(processing_restricted_at=NOW)
+
+    raw = build(admin)
+
+    assert rows(raw, "patients.csv") == [] and rows(raw, "sessions.csv") == []
