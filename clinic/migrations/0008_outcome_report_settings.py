@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinic", "0006_retention_and_fhir_export"),
+        ("clinic", "0007_staff_accounts"),
     ]
 
     operations = [
