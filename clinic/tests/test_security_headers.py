@@ -28,9 +28,12 @@ def demo_clinic(db, settings):
 
 
 def crawl(client, start="/"):
-    seen, queue = {start}, deque([start])
-    while queue and len(seen) <= MAX_PAGES:
+    # Count pages visited, not links seen: a page listing dozens of patients (the demo cohort)
+    # would otherwise end the crawl after a handful of pages.
+    seen, queue, visited = {start}, deque([start]), 0
+    while queue and visited < MAX_PAGES:
         url = queue.popleft()
+        visited += 1
         response = client.get(url)
         yield url, response
         if "text/html" not in response.get("Content-Type", ""):
