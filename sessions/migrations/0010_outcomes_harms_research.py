@@ -25,8 +25,8 @@ def grant(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0009_photo_protocol"),
-        ("treatment_sessions", "0008_safety_report_permission"),
+        ("patients", "0010_photo_protocol"),
+        ("treatment_sessions", "0009_maintenance_due_and_next_prompt"),
         ("clinic", "0002_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
