@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from formulations.models import FormulationVersion
 from patients.clearance import treatment_clearance
-from patients.models import Allergy, Patient, Screening, ScreeningOverride
+from patients.models import Allergy, Patient, Screening
 from sessions.demo_cohort import COHORT_INDICATION
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinic", "0007_staff_accounts"),
+        ("clinic", "0008_online_booking_settings"),
     ]
 
     operations = [

@@ -50,7 +50,7 @@ def load(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0009_patient_search_indexes"),
+        ("patients", "0012_provisional_patients_and_reports"),
         ("clinic", "0002_roles"),
         ("treatment_sessions", "0008_safety_report_permission"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -25,8 +25,8 @@ def grant(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0010_photo_protocol"),
-        ("treatment_sessions", "0009_maintenance_due_and_next_prompt"),
+        ("patients", "0013_photo_protocol"),
+        ("treatment_sessions", "0011_online_booking_and_waitlist"),
         ("clinic", "0002_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
