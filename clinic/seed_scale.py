@@ -221,8 +221,11 @@ class _Builder(ScaleHistory):
         self.start = today - timedelta(days=round(365 * years))
         self.months = clinic.maintenance_after_months
         versions = FormulationVersion.objects.filter(status=VersionStatus.PUBLISHED)
-        self.nutrient = versions.get(formulation__name="Nutrient scalp cocktail")
-        self.dht = versions.get(formulation__name="DHT-block scalp cocktail")
+        # The latest published version of each (the demo publishes several of the DHT cocktail).
+        self.nutrient = versions.filter(formulation__name="Nutrient scalp cocktail").latest(
+            "number"
+        )
+        self.dht = versions.filter(formulation__name="DHT-block scalp cocktail").latest("number")
         self.templates = {t.kind: t for t in PlanTemplate.objects.all()}
         self.made: dict[str, int] = {}
 

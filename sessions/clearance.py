@@ -220,7 +220,7 @@ def _screening_checks(*, screening, formulation_version, on_date, on_the_day, un
         _finding_data(f, f.rule_code in blocking, overrides, cleared) for f in judged.findings
     ]
     for finding in judged.blocking:
-        what = f"Blocked by screening rule “{finding.rule_code}”"
+        what = f"Blocked by screening rule “{finding.name}”"
         if finding.outcome == RuleOutcome.ABSOLUTE:
             unmet.append(
                 Unmet(

@@ -260,25 +260,7 @@ def _completed_course(*, clinic, patient, clinician, room, version, today):
         at=localise(clinic=clinic, day=first, at=time(14, 45)),
     )
     # Screened before the first session and re-checked before each, as signing requires.
-    screening = screening_record(
-        patient=patient,
-        by=clinician.user,
-        answers={},
-        on_date=first,
-        formulation_version=version,
-        notes="Demo screening before the course.",
-    )
-    for finding in screening.findings:
-        # A relative finding (e.g. an anticoagulant) is the clinician's call, with a reason.
-        if finding["outcome"] == RuleOutcome.RELATIVE:
-            screening_override(
-                screening=screening,
-                rule_code=finding["rule_code"],
-                by=clinician.user,
-                reason="Discussed with the patient; firm pressure after each injection.",
-                on_date=first,
-                formulation_version=version,
-            )
+    screening = demo_screening(patient=patient, clinician=clinician, version=version, on_date=first)
     for n in range(count):
         day = first + timedelta(days=14 * n)
         screening_recheck(screening=screening, by=clinician.user, answers={}, on_date=day)
@@ -319,6 +301,30 @@ def _completed_course(*, clinic, patient, clinician, room, version, today):
         # patient never had a chance to get it, so the demo outbox does not pretend otherwise.
         Reminder.objects.filter(session=session, kind=ReminderKind.AFTERCARE).delete()
     plan_reflag(clinic=clinic, plan=plan)
+
+
+def demo_screening(*, patient, clinician, version, on_date):
+    """The screening before a demo course; a relative finding (e.g. an anticoagulant) is the
+    clinician's call, recorded as an override with a reason, as signing requires."""
+    screening = screening_record(
+        patient=patient,
+        by=clinician.user,
+        answers={},
+        on_date=on_date,
+        formulation_version=version,
+        notes="Demo screening before the course.",
+    )
+    for finding in screening.findings:
+        if finding["outcome"] == RuleOutcome.RELATIVE:
+            screening_override(
+                screening=screening,
+                rule_code=finding["rule_code"],
+                by=clinician.user,
+                reason="Discussed with the patient; firm pressure after each injection.",
+                on_date=on_date,
+                formulation_version=version,
+            )
+    return screening
 
 
 def demo_sign_consent(*, patient, version, clinician, at) -> None:

@@ -15,8 +15,9 @@ from clinic.models import Room, StaffProfile
 from formulations.models import FormulationVersion, Lot
 from patients.models import Assessment, Patient
 from patients.registration import patient_register
+from patients.screening import screening_recheck
 from sessions.booking.scheduling import localise
-from sessions.demo import DEMO_SUPPLIER, demo_session, demo_sign_consent
+from sessions.demo import DEMO_SUPPLIER, demo_screening, demo_session, demo_sign_consent
 from sessions.models import (
     Device,
     Injection,
@@ -260,8 +261,12 @@ def _cohort_course(
         status=PlanStatus.ACTIVE,
         created_by=clinician,
     )
+    screening = demo_screening(
+        patient=patient, clinician=clinician, version=plan_versions[0], on_date=start
+    )
     for n, (version, lot) in enumerate(zip(plan_versions, lots, strict=True)):
         day = start + timedelta(days=14 * n)
+        screening_recheck(screening=screening, by=clinician.user, answers={}, on_date=day)
         demo_sign_consent(
             patient=patient,
             version=version,
@@ -328,6 +333,9 @@ def _cohort_course(
             status=SessionStatus.COMPLETED,
             checked_in_at=visit - timedelta(minutes=5),
         )
+    # Past patients: they finished with the clinic after their follow-ups, so the recall list
+    # (patients still with the clinic) does not call them; their records stay in every report.
+    Patient.objects.filter(pk=patient.pk).update(archived_at=visit + timedelta(days=1))
 
 
 # Chance per session of each event (CTCAE grade 1 or 2): pain is the most frequent, as in

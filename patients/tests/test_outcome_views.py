@@ -113,7 +113,7 @@ def test_every_label_on_the_outcomes_page_points_at_one_field(client, patient, d
 
     ids = re.findall(r' id="(id_[^"]+)"', page)
     assert len(ids) == len(set(ids)), "two fields share an id"
-    assert 'for="id_photo_zone"' in page and 'id="id_photo_zone"' in page
+    assert 'for="id_photo_view"' in page and 'id="id_photo_view"' in page
     assert 'for="id_zone"' in page and 'id="id_zone"' in page
 
 
@@ -330,7 +330,7 @@ def _upload(client, patient, content, name="big.png"):
     return client.post(
         reverse("patients:photo_new", args=[patient.pk]),
         {
-            "zone": "vertex",
+            "view": "vertex",
             "taken_on": "2026-11-30",
             "upload": SimpleUploadedFile(name, content, content_type="image/png"),
         },

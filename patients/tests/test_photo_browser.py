@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from clinic.roles import Role
+from clinic.tests.accounts import log_in
 from patients.outcomes import photo_add
 from patients.tests.factories import PatientFactory, PhotographyConsentFactory, jpeg_upload
 
@@ -32,10 +33,7 @@ def test_the_slider_and_the_toggle_show_baseline_and_later(page, staff, settings
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
     # when the clinician opens the comparison
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(doctor.username)
-    page.get_by_label("Password").fill("test-password")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, doctor.username)
     page.goto(f"/patients/{patient.pk}/photos/compare/vertex/")
 
     # then both photos show side by side, and the overlay (shown by the script) follows the

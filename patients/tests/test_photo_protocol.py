@@ -19,6 +19,7 @@ from sessions.tests.factories import (
     SessionRecordFactory,
     TreatmentPlanFactory,
     TreatmentSessionFactory,
+    signed_as_fixture,
 )
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -139,8 +140,7 @@ def test_the_caption_names_the_session_and_the_signed_version(patient, doctor):
     assert photo_caption(photo).session_label == "Session 3 of 6"
     assert photo_caption(photo).version == ""  # not signed yet
 
-    record.signed_at, record.signed_by = NOW, record.clinician
-    record.save()
+    signed_as_fixture(record, at=NOW)
     photo.session.refresh_from_db()
 
     assert photo_caption(photo).version == str(plan.formulation_version)

@@ -19,6 +19,7 @@ from sessions.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from sessions.tests.factories import signed_as_fixture
 
 START = date(2026, 1, 5)
 
@@ -82,8 +83,7 @@ def signed_course(
                 needle_gauge=32,
                 injection_points=20,
             )
-        record.signed_at, record.signed_by = session.ends_at, clinician
-        record.save()
+        signed_as_fixture(record, at=session.ends_at, by=clinician)
     for zone, points in (density or {}).items():
         for day, value in points:
             OutcomeMeasurement.objects.create(
