@@ -10,6 +10,7 @@ from clinic.tests.factories import RoomFactory, StaffProfileFactory
 from patients.models import Assessment, OutcomeMeasurement, Patient
 from patients.tests.factories import AssessmentFactory, PatientFactory
 from sessions.models import (
+    ClearanceSnapshot,
     Device,
     Injection,
     PlanKind,
@@ -178,6 +179,11 @@ def bulk_courses(*, count: int, versions, clinician, room, start: date = START):
             needle_gauge=32,
             injection_points=20,
         )
+        for r in records
+    )
+    # Signed as a fixture in bulk: a cleared clearance is frozen first, as the guards require.
+    ClearanceSnapshot.objects.bulk_create(
+        ClearanceSnapshot(record=r, cleared=True, taken_at=base, data={"fixture": True})
         for r in records
     )
     SessionRecord.objects.filter(pk__in=[r.pk for r in records]).update(
