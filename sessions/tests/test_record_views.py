@@ -428,12 +428,12 @@ def test_a_patient_found_pregnant_since_the_start_blocks_the_signature_and_the_p
 
     # then: every unmet prerequisite at once, each with its fix
     blockers = page.split('data-testid="sign-blockers"')[1].split("</div>")[0]
-    assert "Blocked by screening rule “pregnancy” (absolute contraindication)" in blockers
+    assert "Blocked by screening rule “Pregnancy” (absolute contraindication)" in blockers
     assert "has not signed the treatment consent" in blockers
     assert f'href="/patients/{checked_in.patient_id}/screening/{screening.pk}/"' in blockers
     assert "Take the patient&#x27;s consent" in blockers
     response = as_clinician.post(_url("record_sign", checked_in), {"confirm": "yes"}, follow=True)
-    assert "The record cannot be signed. Blocked by screening rule “pregnancy”" in (
+    assert "The record cannot be signed. Blocked by screening rule “Pregnancy”" in (
         response.content.decode()
     )
     record.refresh_from_db()

@@ -694,7 +694,7 @@ ROWS = [
         "cannot change", published_version_holds, postgres=True),
     # The signature
     Row(SIGNATURE, "web form", _sign_through_the_page,
-        "cannot be signed.*screening rule “pregnancy” \\(absolute", signature_holds),
+        "cannot be signed.*screening rule “Pregnancy” \\(absolute", signature_holds),
     Row(SIGNATURE, "record function", _sign_pregnant, "pregnant", signature_holds),
     Row(SIGNATURE, "model save",
         lambda w: save(w.pregnant_since_start, signed_at=DURING_SESSION, signed_by=w.clinician),
