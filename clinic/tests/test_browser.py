@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,9 @@ def test_a_keyboard_user_skips_to_the_content_and_sees_where_focus_is(page, clin
     page.get_by_label("Username").fill("kai")
     page.get_by_label("Password").fill("test-password")
     page.get_by_role("button", name="Log in").click()
+    # The dashboard must have loaded before the first Tab, or the key lands on the login page.
+    page.wait_for_url(re.compile(r"^(?!.*/accounts/login/)"))
+    page.wait_for_load_state()
 
     page.keyboard.press("Tab")
     skip = page.get_by_role("link", name="Skip to content")
