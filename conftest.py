@@ -4,6 +4,7 @@ import os
 import shutil
 
 import pytest
+from django.core.cache import cache
 from django.db import connections
 from django.test import override_settings
 
@@ -51,6 +52,13 @@ def second_factor_enforced(settings):
     """Tests run with the second factor enforced, as production does (the demo's DEBUG mode
     relaxes it)."""
     settings.TWO_FACTOR_REQUIRED = True
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """The cache is shared across processes and runs (Redis or var/cache/): each test starts
+    with no rate-limit counts left by another."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -240,6 +240,32 @@ CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+
+# Cache ------------------------------------------------------------------------------------------
+# The public pages' rate limits (sessions/outreach/throttle.py) count in the cache, so every web
+# process must see one cache: a per-process LocMem cache would give each gunicorn worker its own
+# count. CACHE_URL wins (django-environ's cache_url: redis://, filecache://, dbcache://);
+# else Redis when the broker is Redis (Django's own RedisCache, on redis-py from celery[redis]);
+# else files under var/cache/, which every process on this machine shares.
+# https://docs.djangoproject.com/en/5.2/topics/cache/
+if env.str("CACHE_URL", default=""):
+    CACHES = {"default": env.cache_url("CACHE_URL")}
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CELERY_BROKER_URL,
+            # Beside the broker's own keys in the same database.
+            "KEY_PREFIX": "mesotrack-cache",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "clinic.tasks.record_worker_heartbeat", "schedule": 60.0},
     # The outbox sweep (DESIGN.md decision 1): every minute, never eta/countdown.

@@ -1,8 +1,8 @@
 """A small fixed-window rate limiter on Django's cache, for the public pages (/book/, the
 patient's link). Keys are hashed, so no address or IP sits in the cache in clear.
 
-With the default per-process LocMem cache each web process counts on its own; point CACHES at
-Redis in production for one count across processes."""
+The cache is one for every web process (clinic/settings.py: Redis beside the broker, or files
+under var/), so gunicorn's workers share each count."""
 
 import hashlib
 

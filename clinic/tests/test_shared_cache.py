@@ -1,0 +1,54 @@
+"""The public pages' rate limits count in a cache every web process shares: Redis when the broker
+is Redis, files under var/ on the embedded default, never a per-process memory cache."""
+
+from django.conf import settings
+
+from clinic.tests.test_settings import run_manage
+from sessions.outreach.throttle import throttle_hit
+
+PRINT_BACKEND = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+# Another process (as another gunicorn worker would) counts two uses of one key.
+TWO_HITS = (
+    "from sessions.outreach.throttle import throttle_hit; "
+    "[throttle_hit(scope='shared-test', key='203.0.113.9', limit=2, window_seconds=60) "
+    "for _ in range(2)]"
+)
+
+
+def test_a_redis_broker_gives_a_redis_cache():
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        PRINT_BACKEND,
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/4",
+        CACHE_URL="",
+    )
+    assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache", result.stderr
+
+
+def test_the_embedded_default_caches_in_files_under_var():
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        PRINT_BACKEND + "; print(settings.CACHES['default']['LOCATION'])",
+        CELERY_BROKER_URL="filesystem://",
+        CACHE_URL="",
+    )
+    backend, location = result.stdout.split()
+    assert backend == "django.core.cache.backends.filebased.FileBasedCache"
+    assert location.endswith("/var/cache")
+
+
+def test_no_configuration_gives_a_per_process_cache():
+    assert "locmem" not in settings.CACHES["default"]["BACKEND"]
+
+
+def test_a_count_made_in_another_process_is_seen_here():
+    # given another process used the key twice (the limit)
+    result = run_manage("shell", "--no-imports", "-c", TWO_HITS)
+    assert result.returncode == 0, result.stderr
+
+    # when this process uses it once more, then it is over the limit
+    assert not throttle_hit(scope="shared-test", key="203.0.113.9", limit=2, window_seconds=60)
