@@ -170,6 +170,19 @@ class Clinic(models.Model):
     waitlist_offer_hours = models.PositiveSmallIntegerField(
         "waitlist offers expire after (hours)", default=4, validators=[MinValueValidator(1)]
     )
+    waitlist_min_notice_minutes = models.PositiveSmallIntegerField(
+        "waitlist offers stop before the slot (minutes)",
+        default=30,
+        help_text="Practice default 30: a freed slot closer than this to its start is not offered "
+        "(again) to the waitlist.",
+    )
+    remote_consent_allowed = models.BooleanField(
+        "patients may sign consent at home",
+        default=False,
+        help_text="Off: the intake link shows the consent text to read and the patient signs at "
+        "the visit with a clinician as witness. On: the patient may sign it through their link "
+        "(typed name and an explicit agreement; the text is stored as signed).",
+    )
     # Outcome reporting (DOMAIN.md "Outcome reporting", practice defaults).
     outcome_early_week = models.PositiveSmallIntegerField(
         "first outcome time point (week)",

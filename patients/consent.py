@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime
 
 from django.db import transaction
 
+from clinic.models import Clinic
 from clinic.refusals import PatientRefused
 
-from .models import ConsentKind, ConsentSignature, ConsentText, ConsentWithdrawal, Patient
+from .models import (
+    Channel,
+    ConsentKind,
+    ConsentSignature,
+    ConsentText,
+    ConsentWithdrawal,
+    Patient,
+    SignatureMethod,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def consent_texts_for(*, formulation_version=None, kind: str = ConsentKind.TREATMENT):
@@ -59,6 +71,15 @@ def consent_missing(*, patient: Patient, formulation_version=None) -> list[str]:
     return missing
 
 
+def remote_consent_open(*, patient: Patient, clinic: Clinic, formulation_version=None) -> bool:
+    """Whether the patient's intake offers to sign the consent at home: the clinic allows it and
+    something is still unsigned (a signed, unwithdrawn consent is not asked for twice)."""
+    return bool(
+        clinic.remote_consent_allowed
+        and consent_missing(patient=patient, formulation_version=formulation_version)
+    )
+
+
 def consent_withdraw(
     *, signature: ConsentSignature, by, reason: str, now: datetime
 ) -> ConsentWithdrawal:
@@ -105,6 +126,31 @@ def consent_digest(*, document: str) -> str:
     return hashlib.sha256(document.encode()).hexdigest()
 
 
+def _document_checked(
+    *, text_digest: str, typed_name: str, confirmed: bool, formulation_version, kind: str
+) -> tuple[list[ConsentText], str]:
+    """The texts to sign and their document, refusing a missing agreement or name, no text set
+    up, or a text that changed while the patient read it."""
+    if not confirmed:
+        raise PatientRefused(
+            "consent_sign", "The patient must confirm that they have read and agree to the text."
+        )
+    if not typed_name.strip():
+        raise PatientRefused("consent_sign", "The patient must type their full name to sign.")
+    texts = consent_texts_for(formulation_version=formulation_version, kind=kind)
+    if not texts:
+        raise PatientRefused(
+            "consent_sign", "No consent text is set up: a clinic admin must add one first."
+        )
+    document = consent_document(texts=texts, formulation_version=formulation_version)
+    if consent_digest(document=document) != text_digest:
+        raise PatientRefused(
+            "consent_sign",
+            "The consent text changed while the form was open. Read the new text and sign again.",
+        )
+    return texts, document
+
+
 @transaction.atomic
 def consent_sign(
     *,
@@ -120,25 +166,15 @@ def consent_sign(
     """Store the signature with the exact text the patient saw; refuse if it changed meanwhile."""
     if not witness.has_perm("patients.add_consentsignature"):
         raise PatientRefused("consent_sign", "Only a clinician can witness a consent.")
-    if not confirmed:
-        raise PatientRefused(
-            "consent_sign", "The patient must confirm that they have read and agree to the text."
-        )
-    if not typed_name.strip():
-        raise PatientRefused("consent_sign", "The patient must type their full name to sign.")
     if kind == ConsentKind.PHOTOGRAPHY:
         formulation_version = None
-    texts = consent_texts_for(formulation_version=formulation_version, kind=kind)
-    if not texts:
-        raise PatientRefused(
-            "consent_sign", "No consent text is set up: a clinic admin must add one first."
-        )
-    document = consent_document(texts=texts, formulation_version=formulation_version)
-    if consent_digest(document=document) != text_digest:
-        raise PatientRefused(
-            "consent_sign",
-            "The consent text changed while the form was open. Read the new text and sign again.",
-        )
+    texts, document = _document_checked(
+        text_digest=text_digest,
+        typed_name=typed_name,
+        confirmed=confirmed,
+        formulation_version=formulation_version,
+        kind=kind,
+    )
     signature = ConsentSignature.objects.create(
         patient=patient,
         formulation_version=formulation_version,
@@ -149,4 +185,54 @@ def consent_sign(
         witness=witness,
     )
     signature.texts.set(texts)
+    return signature
+
+
+def consent_sign_remote(
+    *,
+    patient: Patient,
+    clinic: Clinic,
+    link_id: int,
+    channel: str,
+    typed_name: str,
+    confirmed: bool,
+    text_digest: str,
+    formulation_version=None,
+    now: datetime,
+) -> ConsentSignature:
+    """The patient signs the treatment consent at home through their link, where the clinic
+    allows it: the same exact-text snapshot as in the clinic, no witness, and the row names the
+    link and the channel that proved the patient's contact. Called inside the intake's
+    transaction (intake_submit), so the answers and the signature commit together."""
+    if not clinic.remote_consent_allowed:
+        raise PatientRefused(
+            "remote_consent",
+            "This clinic signs consent at the visit, with a clinician: it cannot be signed here.",
+        )
+    if channel not in (Channel.EMAIL, Channel.SMS) or not link_id:
+        raise PatientRefused(
+            "remote_consent", "Consent can only be signed through the link the clinic sent you."
+        )
+    texts, document = _document_checked(
+        text_digest=text_digest,
+        typed_name=typed_name,
+        confirmed=confirmed,
+        formulation_version=formulation_version,
+        kind=ConsentKind.TREATMENT,
+    )
+    with transaction.atomic():
+        signature = ConsentSignature.objects.create(
+            patient=patient,
+            formulation_version=formulation_version,
+            text_signed=document,
+            typed_name=typed_name.strip(),
+            confirmed=True,
+            signed_at=now,
+            method=SignatureMethod.REMOTE,
+            witness=None,
+            remote_channel=channel,
+            remote_link_id=link_id,
+        )
+        signature.texts.set(texts)
+    logger.info("Consent %s signed remotely through link %s", signature.pk, link_id)
     return signature

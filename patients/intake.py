@@ -9,17 +9,36 @@ is asked to contact the clinic and never shown the rule."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.db import transaction
+
+from clinic.models import Clinic
 from clinic.refusals import PatientRefused
 
-from .models import ConsentText, Patient, PatientReport, RuleOutcome
+from .consent import consent_sign_remote
+from .models import ConsentSignature, ConsentText, Patient, PatientReport, RuleOutcome
 from .screening import evaluate_screening, questions_for
 
 logger = logging.getLogger(__name__)
 
 ATTENTION = (RuleOutcome.ABSOLUTE, RuleOutcome.REFERRAL)
 CONTACT_KEYS = ("email", "mobile", "pronouns")
+
+
+@dataclass(frozen=True)
+class RemoteSigning:
+    """The patient signs the consent with their intake (where the clinic allows it): what they
+    typed and ticked, the digest of the text they read, and how they reached the page."""
+
+    clinic: Clinic
+    link_id: int
+    channel: str
+    typed_name: str
+    confirmed: bool
+    text_digest: str
+    formulation_version: object = None
 
 
 def intake_questions(*, patient: Patient) -> list[tuple[str, str]]:
@@ -38,8 +57,10 @@ def intake_submit(
     consents_read: list[int],
     on_date: date,
     now: datetime,
+    signing: RemoteSigning | None = None,
 ) -> PatientReport:
-    """Store what the patient reported. Every question must be answered yes or no."""
+    """Store what the patient reported, and the consent they signed with it if they did (both
+    or neither). Every question must be answered yes or no."""
     asked = [key for key, _ in intake_questions(patient=patient)]
     missing = [key for key in asked if key not in answers]
     if missing:
@@ -51,18 +72,22 @@ def intake_submit(
         if f.outcome in ATTENTION
     ]
     known = set(ConsentText.objects.filter(pk__in=consents_read).values_list("pk", flat=True))
-    report = PatientReport.objects.create(
-        patient=patient,
-        submitted_at=now,
-        answers=answers,
-        medical_history=medical_history.strip(),
-        allergies=allergies.strip(),
-        medications=medications.strip(),
-        contact={k: str(v).strip() for k, v in contact.items() if k in CONTACT_KEYS and v},
-        consents_read=sorted(known),
-        findings=[f.as_dict() for f in findings],
-        needs_attention=bool(findings),
-    )
+    with transaction.atomic():
+        signature = _sign(patient=patient, signing=signing, now=now) if signing else None
+        if signature is not None:
+            known |= set(signature.texts.values_list("pk", flat=True))
+        report = PatientReport.objects.create(
+            patient=patient,
+            submitted_at=now,
+            answers=answers,
+            medical_history=medical_history.strip(),
+            allergies=allergies.strip(),
+            medications=medications.strip(),
+            contact={k: str(v).strip() for k, v in contact.items() if k in CONTACT_KEYS and v},
+            consents_read=sorted(known),
+            findings=[f.as_dict() for f in findings],
+            needs_attention=bool(findings),
+        )
     logger.info(
         "Patient report %s submitted (patient %s, attention=%s)",
         report.pk,
@@ -70,6 +95,20 @@ def intake_submit(
         report.needs_attention,
     )
     return report
+
+
+def _sign(*, patient: Patient, signing: RemoteSigning, now: datetime) -> ConsentSignature:
+    return consent_sign_remote(
+        patient=patient,
+        clinic=signing.clinic,
+        link_id=signing.link_id,
+        channel=signing.channel,
+        typed_name=signing.typed_name,
+        confirmed=signing.confirmed,
+        text_digest=signing.text_digest,
+        formulation_version=signing.formulation_version,
+        now=now,
+    )
 
 
 def intake_latest(*, patient: Patient) -> PatientReport | None:

@@ -25,6 +25,7 @@ from .consent import (
     ConsentSignatureQuerySet,
     ConsentText,
     ConsentWithdrawal,
+    SignatureMethod,
     SignedConsentError,
 )
 from .data_rights import (
@@ -99,6 +100,7 @@ __all__ = [
     "ReferralClearance",
     "ConsentKind",
     "ConsentText",
+    "SignatureMethod",
     "SignedConsentError",
     "SIGNED_CONSENT_MESSAGE",
     "ConsentSignatureQuerySet",

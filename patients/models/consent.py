@@ -61,6 +61,11 @@ class ConsentSignatureQuerySet(models.QuerySet):
     delete.queryset_only = True
 
 
+class SignatureMethod(models.TextChoices):
+    IN_CLINIC = "in_clinic", "Signed in the clinic, witnessed"
+    REMOTE = "remote", "Signed remotely through the patient's link"
+
+
 class ConsentSignature(models.Model):
     """A patient's signed consent: the exact text shown is stored with the signature. Once
     signed it never changes (the texts are attached in the same transaction as the signing)."""
@@ -78,9 +83,19 @@ class ConsentSignature(models.Model):
     typed_name = models.CharField(max_length=200)
     confirmed = models.BooleanField()
     signed_at = models.DateTimeField()
-    witness = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    method = models.CharField(
+        max_length=10, choices=SignatureMethod.choices, default=SignatureMethod.IN_CLINIC
     )
+    # In the clinic a clinician witnesses; remotely nobody does, and the row says how the patient
+    # was reached instead: the channel that proved their contact and the link they signed through
+    # (an opaque id: the link lives in the sessions app, above this one).
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    remote_channel = models.CharField(
+        max_length=5, blank=True, choices=[("email", "Email"), ("sms", "SMS")]
+    )
+    remote_link_id = models.PositiveBigIntegerField(null=True, blank=True)
 
     objects = ConsentSignatureQuerySet.as_manager()
     history = HistoricalRecords(m2m_fields=[texts])
@@ -92,6 +107,20 @@ class ConsentSignature(models.Model):
                 condition=Q(confirmed=True),
                 name="consent_confirmed",
                 violation_error_message="The patient must confirm they have read and agree.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(method="in_clinic", witness__isnull=False)
+                    | Q(
+                        method="remote",
+                        witness__isnull=True,
+                        remote_channel__in=["email", "sms"],
+                        remote_link_id__isnull=False,
+                    )
+                ),
+                name="consent_witnessed_or_remote",
+                violation_error_message="A consent signed in the clinic needs a clinician as "
+                "witness; one signed remotely names the link and channel it came through.",
             ),
         ]
 
@@ -105,6 +134,10 @@ class ConsentSignature(models.Model):
 
     def delete(self, *args, **kwargs):
         raise SignedConsentError(SIGNED_CONSENT_MESSAGE)
+
+    @property
+    def is_remote(self) -> bool:
+        return self.method == SignatureMethod.REMOTE
 
     @property
     def signed_name(self) -> str:

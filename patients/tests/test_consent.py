@@ -6,8 +6,15 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from patients.consent import consent_missing, consent_withdraw
-from patients.models import ConsentSignature, SignedConsentError
+from patients.consent import (
+    consent_digest,
+    consent_document,
+    consent_missing,
+    consent_sign_remote,
+    consent_texts_for,
+    consent_withdraw,
+)
+from patients.models import ConsentSignature, SignatureMethod, SignedConsentError
 from patients.tests.factories import (
     PatientFactory,
     PhotographyConsentFactory,
@@ -149,3 +156,57 @@ def test_the_clinical_tab_marks_a_withdrawn_consent(client, clinician_user):
     page = client.get(f"/patients/{signature.patient_id}/clinical/").content.decode()
 
     assert "withdrawn 01 Dec 2026" in page
+
+
+# Remote signing (the patient's intake link) ---------------------------------------------------
+
+
+def _remote(patient, clinic, **overrides):
+    texts = consent_texts_for()
+    kwargs = {
+        "patient": patient,
+        "clinic": clinic,
+        "link_id": 41,
+        "channel": "email",
+        "typed_name": "Rita Remote",
+        "confirmed": True,
+        "text_digest": consent_digest(document=consent_document(texts=texts)),
+        "now": NOW,
+    } | overrides
+    return consent_sign_remote(**kwargs)
+
+
+def test_a_clinic_that_does_not_allow_remote_consent_refuses_it(clinic):
+    with pytest.raises(ValidationError, match="signs consent at the visit"):
+        _remote(PatientFactory(), clinic)
+    assert not ConsentSignature.objects.exists()
+
+
+def test_a_remote_signature_keeps_the_text_and_names_its_link_not_a_witness(clinic):
+    clinic.remote_consent_allowed = True
+    patient = PatientFactory()
+
+    signature = _remote(patient, clinic)
+
+    assert signature.method == SignatureMethod.REMOTE and signature.witness is None
+    assert (signature.remote_link_id, signature.remote_channel) == (41, "email")
+    assert signature.text_signed == consent_document(texts=consent_texts_for())
+    assert consent_missing(patient=patient) == []
+
+
+def test_a_remote_signature_needs_the_agreement_and_the_link(clinic):
+    clinic.remote_consent_allowed = True
+    with pytest.raises(ValidationError, match="confirm that they have read and agree"):
+        _remote(PatientFactory(), clinic, confirmed=False)
+    with pytest.raises(ValidationError, match="through the link"):
+        _remote(PatientFactory(), clinic, channel="")
+    assert not ConsentSignature.objects.exists()
+
+
+def test_the_database_refuses_an_in_clinic_signature_without_a_witness():
+    signature = TreatmentConsentFactory.build(patient=PatientFactory(), witness=None)
+
+    with pytest.raises(IntegrityError, match="consent_witnessed_or_remote"), transaction.atomic():
+        signature.save()
+
+    assert not ConsentSignature.objects.exists()

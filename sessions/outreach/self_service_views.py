@@ -18,15 +18,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.refusals import BookingRefused, OutreachRefused, PatientRefused
-from patients.consent import consent_document, consent_texts_for
-from patients.intake import intake_questions, intake_submit
+from patients.consent import (
+    consent_digest,
+    consent_document,
+    consent_texts_for,
+    remote_consent_open,
+)
+from patients.intake import RemoteSigning, intake_questions, intake_submit
 from patients.intake_forms import IntakeForm
 
 from ..models import OnlineBooking, OnlineBookingStatus, SessionStatus
 from .link_views import _dead, _resolve, _zone
 from .links import PatientLinkInvalid, patient_link_issue
 from .online_booking import online_booking_start, online_booking_verify, online_slots
-from .preferences import patient_zone
+from .preferences import patient_zone, reminder_channel
 from .self_reschedule import patient_link_reschedule, reschedule_options
 from .self_service_forms import (
     CodeForm,
@@ -230,6 +235,15 @@ def _link_page(request, template, link, context, *, status=200):
     )
 
 
+def _link_channel(link) -> str | None:
+    """How the patient proved the contact this link reached: the code of their online booking,
+    else the channel the clinic sends them messages by."""
+    booking = OnlineBooking.objects.filter(session=link.session_id, verified_at__isnull=False)
+    return booking.values_list("code_channel", flat=True).first() or reminder_channel(
+        patient=link.patient
+    )
+
+
 @login_not_required
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -237,14 +251,19 @@ def intake(request, token):
     link, dead = _link_or_dead(request, token)
     if dead:
         return dead
-    patient, now = link.patient, timezone.now()
+    patient, now, clinic = link.patient, timezone.now(), request.clinic
     plan = link.session.plan
     version = plan.formulation_version if plan else None
     texts = consent_texts_for(formulation_version=version)
+    document = consent_document(texts=texts, formulation_version=version) if texts else ""
+    can_sign = bool(texts) and remote_consent_open(
+        patient=patient, clinic=clinic, formulation_version=version
+    )
     form = IntakeForm(
         request.POST or None,
         questions=intake_questions(patient=patient),
         consent_texts=texts,
+        text_digest=consent_digest(document=document) if can_sign else "",
         initial={"email": patient.email, "mobile": patient.mobile, "pronouns": patient.pronouns},
     )
     status = 200
@@ -252,30 +271,46 @@ def intake(request, token):
         if _throttled(request, scope="intake", limit=20):
             return _too_many(request)
         if form.is_valid():
+            signing = None
+            if form.signs:
+                signing = RemoteSigning(
+                    clinic=clinic,
+                    link_id=link.pk,
+                    channel=_link_channel(link) or "",
+                    typed_name=form.cleaned_data["sign_name"],
+                    confirmed=form.cleaned_data["sign_agree"],
+                    text_digest=form.cleaned_data["text_digest"],
+                    formulation_version=version,
+                )
             try:
                 report = intake_submit(
                     patient=patient,
-                    on_date=timezone.localdate(timezone=request.clinic.zone),
+                    on_date=timezone.localdate(timezone=clinic.zone),
                     now=now,
+                    signing=signing,
                     **form.report(),
                 )
             except PatientRefused as refusal:
                 form.add_error(None, refusal.message)
             else:
-                logger.info("Public intake: report %s from link %s", report.pk, link.pk)
+                logger.info(
+                    "Public intake: report %s from link %s (consent signed: %s)",
+                    report.pk,
+                    link.pk,
+                    signing is not None,
+                )
                 return _link_page(
                     request,
                     "sessions/public/intake_done.html",
                     link,
-                    {"contact_clinic": report.needs_attention},
+                    {"contact_clinic": report.needs_attention, "signed": signing is not None},
                 )
         status = 400
-    document = consent_document(texts=texts, formulation_version=version) if texts else ""
     return _link_page(
         request,
         "sessions/public/intake.html",
         link,
-        {"form": form, "consent_document": document},
+        {"form": form, "consent_document": document, "can_sign": can_sign},
         status=status,
     )
 

@@ -30,7 +30,13 @@ from clinic.roles import Role
 from clinic.tests.accounts import StaffClient
 from formulations.lots import lot_correct, lot_recall
 from formulations.models import FormulationVersion, Ingredient, IngredientLine, Lot
-from patients.models import ScreeningRule
+from patients.consent import (
+    consent_digest,
+    consent_document,
+    consent_sign_remote,
+    consent_texts_for,
+)
+from patients.models import ConsentSignature, ScreeningRule, SignatureMethod
 from patients.rules import screening_rule_revise
 from patients.screening import screening_recheck
 from patients.tests.factories import PatientFactory, ScreeningRecheckFactory
@@ -45,6 +51,7 @@ from sessions.models import (
     SessionStatus,
     TreatmentSession,
 )
+from sessions.outreach.links import patient_link_issue
 from sessions.records import records
 from sessions.records.records import RecordRefused
 from sessions.tests.records_fixtures import DURING_SESSION, SESSION_DAY, SESSION_START
@@ -386,6 +393,7 @@ SIGNED_SESSION = "A signed record's session keeps its patient, time, clinician a
 SPACING = "Course sessions are at least 7 days apart unless a clinician overrides"
 CLEARANCE = "Treatment is planned and booked only for a patient cleared for it"
 DEPTH = "No injection deeper than 4 mm"
+WITNESS = "A consent signed in the clinic has a clinician as witness; remote only where allowed"
 IN_PLACE = "never edited"
 
 
@@ -629,6 +637,60 @@ def _deep_through_the_rule(w):
 
 DEPTH_CHECK = "injection_depth_within_1_to_4_mm"
 
+
+# Consent witness (remote signing is the clinic's choice, off by default)
+
+WITNESS_CHECK = "consent_witnessed_or_remote"
+
+
+def witness_holds(w: World):
+    assert not ConsentSignature.objects.filter(
+        method=SignatureMethod.IN_CLINIC, witness__isnull=True
+    ).exists()
+    assert not ConsentSignature.objects.filter(method=SignatureMethod.REMOTE).exists()
+    assert all(c.witness_id for c in ConsentSignature.objects.filter(patient=w.patient))
+
+
+def _unwitnessed(w: World) -> ConsentSignature:
+    return ConsentSignature(
+        patient=w.patient,
+        text_signed="Consent to scalp mesotherapy",
+        typed_name="A Patient",
+        confirmed=True,
+        signed_at=DURING_SESSION,
+        witness=None,
+    )
+
+
+def _sign_at_home_where_not_allowed(w: World) -> str:
+    link = patient_link_issue(session=w.later_session, now=DURING_SESSION)
+    intake = link.split("://", 1)[1].split("/", 1)[1]
+    return page(Client().post(f"/{intake}intake/", {"sign_name": "A Patient", "sign_agree": "on"}))
+
+
+def _remote_function_where_not_allowed(w: World) -> str:
+    document = consent_document(texts=consent_texts_for())
+    return refused(
+        lambda: consent_sign_remote(
+            patient=w.patient,
+            clinic=w.clinic,
+            link_id=1,
+            channel="sms",
+            typed_name="A Patient",
+            confirmed=True,
+            text_digest=consent_digest(document=document),
+            now=DURING_SESSION,
+        ),
+        ValidationError,
+    )
+
+
+SQL_UNWITNESSED = """
+INSERT INTO patients_consentsignature
+    (patient_id, text_signed, typed_name, confirmed, signed_at, method, remote_channel)
+VALUES (%s, 'Consent', 'A Patient', TRUE, CURRENT_TIMESTAMP, 'in_clinic', '')
+"""
+
 ROWS = [
     # An absolute rule
     Row(ABSOLUTE, "django admin", _admin_rule_page, "never be switched off.*Nothing was changed",
@@ -762,6 +824,26 @@ ROWS = [
         lambda w: sql("UPDATE treatment_sessions_injection SET depth_mm = 5 WHERE record_id = %s",
                       w.record.pk),
         DEPTH_CHECK, depth_holds, postgres=True),
+    # Who witnesses a consent
+    Row(WITNESS, "web form: intake at home", _sign_at_home_where_not_allowed,
+        "You sign the consent with your clinician at the visit", witness_holds),
+    Row(WITNESS, "rule function", _remote_function_where_not_allowed,
+        "signs consent at the visit", witness_holds),
+    Row(WITNESS, "model save", lambda w: refused(_unwitnessed(w).save, IntegrityError),
+        WITNESS_CHECK, witness_holds),
+    Row(WITNESS, "queryset update",
+        lambda w: update(ConsentSignature.objects.filter(patient=w.patient), witness=None),
+        "can never be changed", witness_holds),
+    Row(WITNESS, "bulk_create",
+        lambda w: refused(lambda: ConsentSignature.objects.bulk_create([_unwitnessed(w)]),
+                          IntegrityError),
+        WITNESS_CHECK, witness_holds),
+    Row(WITNESS, "raw SQL", lambda w: sql(SQL_UNWITNESSED, w.patient.pk), WITNESS_CHECK,
+        witness_holds),
+    Row(WITNESS, "raw SQL update",
+        lambda w: sql("UPDATE patients_consentsignature SET witness_id = NULL "
+                      "WHERE patient_id = %s", w.patient.pk),
+        "cannot change", witness_holds, postgres=True),
 ]  # fmt: skip
 
 
@@ -790,9 +872,11 @@ def test_the_matrix_covers_every_rule_on_every_path_it_has():
         SPACING,
         CLEARANCE,
         DEPTH,
+        WITNESS,
     }
     assert all({"model save", "queryset update", "raw SQL"} <= paths[rule] for rule in (
-        ABSOLUTE, NAMED_LOT, INGREDIENT, PUBLISHED, SIGNATURE, SIGNED_SESSION, SPACING, DEPTH
+        ABSOLUTE, NAMED_LOT, INGREDIENT, PUBLISHED, SIGNATURE, SIGNED_SESSION, SPACING, DEPTH,
+        WITNESS,
     ))  # fmt: skip
 
 
