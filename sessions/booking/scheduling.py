@@ -347,10 +347,13 @@ def session_book(
     minutes: int | None = None,
     override_reason: str = "",
     confirm: bool = True,
+    remind: bool = True,
 ) -> TreatmentSession:
     """Book one session after every rule agreed; raises BookingRefused otherwise.
 
     `confirm=False` leaves out the booking confirmation (course_book sends one for the course).
+    `remind=False` creates no reminder at all: an online booking awaiting reception's approval
+    sends nothing until it is approved (online_booking_approve creates them then).
     """
     if plan is not None and plan.patient_id != patient.pk:
         raise BookingRefused("plan", "This plan belongs to another patient.")
@@ -390,7 +393,8 @@ def session_book(
                 plan_reflag(clinic=clinic, plan=plan)
                 session.refresh_from_db()
             # The reminders commit with the booking or not at all (DESIGN.md decision 1).
-            reminders_on_booked(session=session, now=now, clinic=clinic, confirm=confirm)
+            if remind:
+                reminders_on_booked(session=session, now=now, clinic=clinic, confirm=confirm)
     except IntegrityError as exc:
         refusal = _overlap_refusal(exc)
         if refusal is None:

@@ -33,7 +33,7 @@ from ..models import (
     WaitlistEntry,
 )
 from .online_booking_code import booking_code
-from .rows import reminder_row, reminders_insert
+from .rows import reminder_row, reminders_insert, reminders_on_booked
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ def _hold(*, booking: OnlineBooking, clinic: Clinic, now: datetime) -> OnlineBoo
             kind=SessionKind.ASSESSMENT,
             by=None,
             now=now,
-            confirm=not needs_approval,
+            remind=not needs_approval,
         )
         booking.patient, booking.matched_existing, booking.session = patient, matched, session
         booking.verified_at = now
@@ -280,7 +280,8 @@ def _decidable(booking: OnlineBooking, by) -> OnlineBooking:
 def online_booking_approve(
     *, booking: OnlineBooking, by, clinic: Clinic, now: datetime
 ) -> OnlineBooking:
-    """Reception accepts the booking; the patient gets the usual booking confirmation."""
+    """Reception accepts the booking; the patient gets the usual booking confirmation, and the
+    appointment reminders are created (none were while the booking awaited approval)."""
     with transaction.atomic():
         booking = _decidable(booking, by)
         booking.status, booking.decided_at, booking.decided_by = (
@@ -289,20 +290,9 @@ def online_booking_approve(
             by,
         )
         booking.save(update_fields=["status", "decided_at", "decided_by"])
-        session = booking.session
-        if session.starts_at > now:
-            reminders_insert(
-                [
-                    reminder_row(
-                        clinic=clinic,
-                        kind=ReminderKind.BOOKING_CONFIRMATION,
-                        patient=session.patient,
-                        session=session,
-                        due_at=now,
-                        now=now,
-                    )
-                ]
-            )
+        # Nothing was sent while it waited but the "request received" note: the confirmation
+        # and the appointment reminders start now.
+        reminders_on_booked(session=booking.session, now=now, clinic=clinic)
     logger.info("Online booking %s approved by user %s", booking.pk, by.pk)
     return booking
 
@@ -311,7 +301,8 @@ def online_booking_decline(
     *, booking: OnlineBooking, by, reason: str, clinic: Clinic, now: datetime
 ) -> OnlineBooking:
     """Reception declines: the session is cancelled by the clinic, which tells the patient
-    (cancellation notice) and frees the slot for the waitlist."""
+    (cancellation notice; the unsent "request received" note is cancelled) and frees the slot
+    for the waitlist. No reminder was ever created for it, so nothing else goes out."""
     if not reason.strip():
         raise BookingRefused("online_decide", "Say why the booking is declined.", field="reason")
     with transaction.atomic():

@@ -11,6 +11,8 @@ from clinic.models import Clinic
 from patients.models import Patient
 
 from ..models import (
+    OnlineBooking,
+    OnlineBookingStatus,
     Reminder,
     ReminderKind,
     ReminderStatus,
@@ -112,6 +114,13 @@ def _appointment_rows(*, clinic: Clinic, session: TreatmentSession, now: datetim
     return rows
 
 
+def _awaiting_approval(session: TreatmentSession) -> bool:
+    """An online booking reception has not approved yet: no reminder goes out for it."""
+    return OnlineBooking.objects.filter(
+        session_id=session.pk, status=OnlineBookingStatus.PENDING
+    ).exists()
+
+
 def _cancel_pending(queryset, *, reason: str, now: datetime) -> int:
     return queryset.filter(status=ReminderStatus.PENDING).update(
         status=ReminderStatus.CANCELLED, last_error=reason, updated_at=now
@@ -125,7 +134,7 @@ def reminders_on_booked(
     sessions) and a reminder at each of the clinic's hours before."""
     clinic = clinic_or_current(clinic)
     channel = reminder_channel(patient=session.patient)
-    if channel is None or session.starts_at <= now:
+    if channel is None or session.starts_at <= now or _awaiting_approval(session):
         return 0
     rows = _appointment_rows(clinic=clinic, session=session, now=now, channel=channel)
     if confirm:
@@ -213,6 +222,8 @@ def reminders_on_moved(
         for row in _appointment_rows(clinic=clinic, session=session, now=now)
         if row is not None and session.starts_at - row.due_at not in kept
     ]
+    if _awaiting_approval(session):
+        missing = []  # approval creates them, at the time the session then has
     channel = reminder_channel(patient=session.patient)
     if channel is None or session.starts_at <= now:
         return reminders_insert(missing)
@@ -328,6 +339,7 @@ def reminders_backfill(*, now: datetime, clinic: Clinic | None = None) -> int:
     clinic = clinic_or_current(clinic)
     sessions = (
         TreatmentSession.objects.filter(status__in=BOOKED, starts_at__gt=now)
+        .exclude(online_booking__status=OnlineBookingStatus.PENDING)
         .select_related("patient")
         .order_by("starts_at")
     )

@@ -11,7 +11,7 @@ from clinic.refusals import BookingRefused, OutreachRefused
 from clinic.roles import Role
 from patients.models import Patient
 from patients.tests.factories import PatientFactory
-from sessions.booking.scheduling import session_book
+from sessions.booking.scheduling import session_book, session_move
 from sessions.models import (
     OnlineBooking,
     OnlineBookingStatus,
@@ -31,6 +31,7 @@ from sessions.outreach.online_booking import (
     online_slots,
     provisional_merge,
 )
+from sessions.outreach.rows import reminders_backfill
 from sessions.tests.conftest import MONDAY, at
 
 
@@ -276,3 +277,64 @@ def test_merging_moves_the_booking_to_the_real_record_and_archives_the_provision
     assert provisional.archived_at == now and not provisional.is_provisional
     assert Patient.objects.filter(pk=provisional.pk).exists()  # archived, never deleted
     assert OnlineBooking.objects.count() == 1
+
+
+def _kinds(session, *, status=None):
+    rows = Reminder.objects.filter(session=session)
+    if status:
+        rows = rows.filter(status=status)
+    return sorted(rows.values_list("kind", flat=True))
+
+
+def test_nothing_but_the_request_note_is_queued_while_reception_has_not_approved(
+    open_clinic, clinician, room, now
+):
+    # given a booking for Tuesday 09:00 awaiting approval (the 24 h reminder would be due Monday)
+    booking = verified(open_clinic, room, clinician, now)
+
+    # when the backfill of missing booking reminders runs, and reception moves the time
+    reminders_backfill(now=now, clinic=open_clinic)
+    session_move(
+        clinic=open_clinic,
+        session=booking.session,
+        starts_at=booking.session.starts_at + timedelta(hours=2),
+        by=None,
+        now=now,
+    )
+
+    # then no confirmation and no appointment reminder exists for it
+    kinds = _kinds(booking.session)
+    assert ReminderKind.APPOINTMENT not in kinds
+    assert ReminderKind.BOOKING_CONFIRMATION not in kinds
+    assert ReminderKind.ONLINE_BOOKING_RECEIVED in kinds
+
+
+def test_approval_creates_the_confirmation_and_the_appointment_reminders(
+    open_clinic, clinician, room, reception_user, now
+):
+    booking = verified(open_clinic, room, clinician, now)
+    assert ReminderKind.APPOINTMENT not in _kinds(booking.session)
+
+    online_booking_approve(booking=booking, by=reception_user, clinic=open_clinic, now=now)
+
+    pending = _kinds(booking.session, status="pending")
+    assert ReminderKind.BOOKING_CONFIRMATION in pending
+    assert ReminderKind.APPOINTMENT in pending  # 24 h before Tuesday 09:00
+
+
+def test_a_declined_booking_tells_the_patient_and_sends_nothing_else(
+    open_clinic, clinician, room, reception_user, now
+):
+    booking = verified(open_clinic, room, clinician, now)
+
+    online_booking_decline(
+        booking=booking,
+        by=reception_user,
+        reason="Not taking new patients",
+        clinic=open_clinic,
+        now=now,
+    )
+
+    assert _kinds(booking.session, status="pending") == [ReminderKind.CANCELLATION]
+    assert ReminderKind.APPOINTMENT not in _kinds(booking.session)
+    assert ReminderKind.BOOKING_CONFIRMATION not in _kinds(booking.session)
