@@ -273,6 +273,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions.tasks.dispatch_due_reminders",
         "schedule": 60.0,
     },
+    # A freed slot whose waitlist offers all expired goes to the next patients in line.
+    "pass-on-unanswered-waitlist-offers": {
+        "task": "sessions.tasks.pass_on_unanswered_waitlist_offers",
+        "schedule": 60.0,
+    },
     # Serious adverse events reach clinic admins by email from this sweep.
     "notify-serious-adverse-events": {
         "task": "sessions.tasks.notify_serious_adverse_events",

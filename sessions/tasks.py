@@ -6,9 +6,11 @@ from celery import shared_task
 from django.utils import timezone
 
 from clinic.health import SWEEP, heartbeat_record
+from clinic.models import Clinic
 from sessions.exchange.bulk_export import export_jobs_sweep
 from sessions.exchange.patient_copy import patient_copies_remove_expired
 from sessions.outreach.sweep import dispatch_due_reminders as reminders_sweep
+from sessions.outreach.waitlist_actions import waitlist_offers_pass_on
 from sessions.records.adverse_events import serious_events_notify_admins
 from sessions.records.research_export import research_exports_build_queued
 
@@ -49,3 +51,12 @@ def remove_expired_patient_copies() -> int:
 def build_research_exports() -> int:
     """Queued research exports; beat runs it every minute and the export page fires it at once."""
     return research_exports_build_queued(now=timezone.now())
+
+
+@shared_task(name="sessions.tasks.pass_on_unanswered_waitlist_offers")
+def pass_on_unanswered_waitlist_offers() -> int:
+    """Freed slots whose offers all expired go to the next patients on the waitlist."""
+    clinic = Clinic.current()
+    if clinic is None:
+        return 0
+    return waitlist_offers_pass_on(clinic=clinic, now=timezone.now())

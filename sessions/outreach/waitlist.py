@@ -111,14 +111,22 @@ def waitlist_matches(*, session: TreatmentSession, clinic: Clinic):
     )
 
 
+def offer_last_call(*, session: TreatmentSession, clinic: Clinic) -> datetime:
+    """The last moment the freed slot may be offered: the clinic's minimum notice before it
+    (practice default 30 minutes: time to read the message and travel)."""
+    return session.starts_at - timedelta(minutes=clinic.waitlist_min_notice_minutes)
+
+
 def waitlist_offers_make(
     *, session: TreatmentSession, now: datetime, clinic: Clinic
 ) -> list[WaitlistOffer]:
-    """Offer the slot `session` held to the first waitlisted patients it fits. Nothing for a
-    slot already past (a no-show is recorded after its start) or too close to offer."""
-    if session.starts_at <= now + timedelta(minutes=30):
+    """Offer the slot `session` held to the first waitlisted patients it fits who were not
+    offered it before. Nothing for a slot already past (a no-show is recorded after its start)
+    or closer than the clinic's minimum notice; an offer ends at that notice at the latest."""
+    last_call = offer_last_call(session=session, clinic=clinic)
+    if last_call <= now:
         return []
-    expires_at = min(now + timedelta(hours=clinic.waitlist_offer_hours), session.starts_at)
+    expires_at = min(now + timedelta(hours=clinic.waitlist_offer_hours), last_call)
     offers = []
     for entry in waitlist_matches(session=session, clinic=clinic):
         if entry.patient_id == session.patient_id:

@@ -1,4 +1,5 @@
-"""Taking a waitlist offer: the first accept of a freed slot books it, the others hear it is gone.
+"""Taking a waitlist offer: the first accept of a freed slot books it, the others hear it is gone;
+and when every offer of a slot expired unanswered, passing it on to the next patients in line.
 
 Accepting locks the freed session's row (SELECT … FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE
 transactions serialise writers), so two patients accepting one slot at once run one after the
@@ -7,9 +8,10 @@ session_book, with every rule a staff booking has (hours, no overlap, spacing, c
 partial unique index allows one accepted offer per slot whatever path writes it."""
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 
 from clinic.models import Clinic
 from clinic.refusals import BookingRefused, OutreachRefused
@@ -18,11 +20,13 @@ from ..booking.scheduling import session_book
 from ..models import (
     OfferStatus,
     ReminderKind,
+    SessionStatus,
     TreatmentSession,
     WaitlistOffer,
     WaitlistStatus,
 )
-from .rows import reminder_row, reminders_insert
+from .rows import reminder_row, reminders_insert, reminders_on_slot_freed
+from .waitlist import offer_last_call
 
 logger = logging.getLogger(__name__)
 
@@ -126,3 +130,62 @@ def _tell_the_others(*, offer: WaitlistOffer, clinic: Clinic, now: datetime) -> 
             row.waitlist_offer = other
             rows.append(row)
     reminders_insert(rows)
+
+
+LIVE = (OfferStatus.OPEN, OfferStatus.ACCEPTED)
+BOOKED = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED)
+
+
+def waitlist_offers_pass_on(*, clinic: Clinic, now: datetime) -> int:
+    """Expire the offers whose time ran out; a freed slot whose every offer expired unanswered
+    is offered to the next waitlisted patients it fits, in joining order, through the outbox.
+    It stops when the slot is taken (an accept, or reception booked it), when nobody else on
+    the list fits, or at the clinic's minimum notice before the slot. Beat runs it every minute
+    (sessions/tasks.py); returns how many new offers were made."""
+    WaitlistOffer.objects.filter(status=OfferStatus.OPEN, expires_at__lte=now).update(
+        status=OfferStatus.EXPIRED
+    )
+    notice = timedelta(minutes=clinic.waitlist_min_notice_minutes)
+    unanswered = (
+        TreatmentSession.objects.filter(
+            starts_at__gt=now + notice, waitlist_offers__status=OfferStatus.EXPIRED
+        )
+        .exclude(waitlist_offers__status__in=LIVE)
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+    made = 0
+    for session_pk in list(unanswered):
+        made += _pass_on(session_pk=session_pk, clinic=clinic, now=now)
+    return made
+
+
+def _pass_on(*, session_pk: int, clinic: Clinic, now: datetime) -> int:
+    # The freed session's row lock is the one waitlist_offer_accept takes: an accept and a
+    # pass-on of one slot run one after the other.
+    with transaction.atomic():
+        session = TreatmentSession.objects.select_for_update().get(pk=session_pk)
+        if offer_last_call(session=session, clinic=clinic) <= now:
+            return 0
+        if session.waitlist_offers.filter(status__in=LIVE).exists() or _slot_taken(session):
+            return 0
+        before = session.waitlist_offers.count()
+        reminders_on_slot_freed(session=session, now=now, clinic=clinic)
+        made = session.waitlist_offers.count() - before
+    if made:
+        logger.info("Freed session %s passed on to %s more waitlisted patients", session_pk, made)
+    return made
+
+
+def _slot_taken(session: TreatmentSession) -> bool:
+    """Reception (or anyone) booked the clinician or the room at that time since it freed."""
+    return (
+        TreatmentSession.objects.filter(
+            Q(clinician_id=session.clinician_id) | Q(room_id=session.room_id),
+            status__in=BOOKED,
+            starts_at__lt=session.ends_at,
+            ends_at__gt=session.starts_at,
+        )
+        .exclude(pk=session.pk)
+        .exists()
+    )
