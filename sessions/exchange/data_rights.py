@@ -14,7 +14,7 @@ import secrets
 from datetime import date, datetime
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from clinic.models import Clinic
@@ -25,9 +25,11 @@ from patients.models import (
     ErasureStatus,
     Patient,
     PatientCopy,
+    PatientReport,
 )
 from sessions.booking.maintenance import add_months
 from sessions.models import (
+    OnlineBooking,
     PatientLink,
     Reminder,
     ReminderStatus,
@@ -202,11 +204,38 @@ ANONYMISED_FIELDS = {
 }
 
 
+def _self_reported_anonymise(*, patient: Patient) -> None:
+    """Called before the patient row loses its contact: an online booking never verified has no
+    patient yet, and is found by the birth date and the contact it was made with."""
+    unverified = Q()
+    if patient.email:
+        unverified |= Q(email__iexact=patient.email)
+    if patient.mobile:
+        unverified |= Q(mobile=patient.mobile)
+    bookings = Q(patient=patient)
+    if unverified:
+        bookings |= Q(patient__isnull=True, date_of_birth=patient.date_of_birth) & unverified
+    OnlineBooking.objects.filter(bookings).update(
+        given_name="",
+        family_name="",
+        email="",
+        mobile="",
+        date_of_birth=date(patient.date_of_birth.year, 1, 1),
+    )
+    PatientReport.objects.filter(patient=patient).update(
+        medical_history="", allergies="", medications="", contact={}
+    )
+
+
 def patient_anonymise(*, patient: Patient, now: datetime) -> Patient:
     """Identity and contact removed, in the row and in its change history; the year of birth
     and sex stay (age bands in statistics), a random study id replaces the record number.
-    Links die and copies lose their files. Signed clinical rows are untouched."""
+    Links die and copies lose their files. What the patient typed themselves goes too: their
+    online bookings' name, contact and birth date, and the free text and contact details of
+    their intake reports (the yes/no answers stay, as screening data without a name). Signed
+    clinical rows are untouched."""
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    _self_reported_anonymise(patient=patient)
     study_id = _new_study_id()
     values = {
         **ANONYMISED_FIELDS,

@@ -3,13 +3,15 @@ cut to the preferred channel, flagged on the patient's pages); anonymisation onl
 retention period, by two clinic admins; an anonymised patient keeps their signed records in the
 safety report but shows no name or contact anywhere."""
 
+import secrets
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.forms.models import model_to_dict
 
 from clinic.refusals import ExchangeRefused
 from clinic.roles import Role
-from patients.models import Channel, ErasureStatus, Patient
+from patients.models import Channel, ErasureStatus, Patient, PatientReport
 from sessions.exchange.bundle import patient_everything
 from sessions.exchange.data_rights import (
     anonymisation_confirm,
@@ -18,7 +20,7 @@ from sessions.exchange.data_rights import (
     retention_ends_on,
 )
 from sessions.exchange.tests.conftest import NOW
-from sessions.models import ReminderStatus
+from sessions.models import OnlineBooking, ReminderStatus
 from sessions.outreach.sweep import claim_due_reminders, reminders_cancel_restricted
 from sessions.records.safety import safety_report
 from sessions.tests.factories import ReminderFactory, TreatmentSessionFactory
@@ -199,3 +201,75 @@ def test_recording_a_request_through_the_page_needs_an_admin(client_as, treated)
 
     assert clinician.status_code == 403
     assert not treated.erasure_requests.exists()
+
+
+def _online_booking(session, **details):
+    return OnlineBooking.objects.create(
+        public_id=secrets.token_urlsafe(12),
+        code_nonce=secrets.token_urlsafe(12),
+        code_expires_at=NOW,
+        code_channel="sms",
+        clinician=session.clinician,
+        room=session.room,
+        starts_at=session.starts_at,
+        **details,
+    )
+
+
+def _every_value(rows) -> str:
+    return " ".join(str(value) for row in rows for value in model_to_dict(row).values())
+
+
+def test_anonymisation_clears_what_the_patient_typed_themselves(treated, clinic, admins):
+    # given two online bookings the patient made (one verified, one never), an intake report
+    # naming them, and someone else's unverified booking
+    session = treated.treatment_sessions.get()
+    born = treated.date_of_birth
+    mine = {
+        "given_name": "Priya",
+        "family_name": "Patel",
+        "date_of_birth": born,
+        "email": "Priya@Example.org",
+        "mobile": "+447700900123",
+    }
+    _online_booking(session, patient=treated, status="approved", **mine)
+    _online_booking(session, status="abandoned", **mine)
+    other = _online_booking(
+        session,
+        status="abandoned",
+        given_name="Olga",
+        family_name="Other",
+        date_of_birth=date(1970, 5, 5),
+        email="olga@example.org",
+        mobile="+447700900999",
+    )
+    PatientReport.objects.create(
+        patient=treated,
+        submitted_at=NOW,
+        answers={"pregnant": False},
+        contact={"email": "priya@example.org", "mobile": "+447700900123"},
+        medical_history="Priya Patel had eczema as a child at Patel Road school",
+        allergies="Penicillin (rash, 2019)",
+        medications="Spironolactone 50 mg",
+    )
+    request = erasure_request_record(
+        patient=treated, clinic=clinic, by=admins[0], how_received="Letter", now=NOW
+    )
+    anonymisation_propose(request=request, clinic=clinic, by=admins[0], now=AFTER_RETENTION)
+
+    # when
+    anonymisation_confirm(request=request, by=admins[1], now=AFTER_RETENTION)
+
+    # then no identifier survives in them
+    rows = [*OnlineBooking.objects.exclude(pk=other.pk), *PatientReport.objects.all()]
+    values = _every_value(rows).casefold()
+    for identifier in ("priya", "patel", "example.org", "7700900123", born.isoformat()):
+        assert identifier not in values, identifier
+    assert {b.date_of_birth for b in OnlineBooking.objects.exclude(pk=other.pk)} == {
+        date(born.year, 1, 1)
+    }
+    report = PatientReport.objects.get()
+    assert report.answers == {"pregnant": False}  # the screening answers stay, nameless
+    # someone else's booking is untouched
+    other.refresh_from_db()
+    assert (other.given_name, other.email) == ("Olga", "olga@example.org")
