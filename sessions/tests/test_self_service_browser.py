@@ -1,5 +1,7 @@
 """Patients helping themselves on a phone (390 px wide, real Chromium): a new patient books a
-consultation and completes intake; a waitlisted patient takes a freed slot."""
+consultation and completes intake, signing the consent at home where the clinic allows it, and
+the clinician sees what they reported before the visit; a freed slot offered to two waitlisted
+patients is taken by exactly one."""
 
 import os
 from datetime import timedelta
@@ -8,12 +10,15 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from patients.models import PatientReport
+from clinic.models import Clinic
+from clinic.tests.accounts import log_in
+from patients.models import ConsentSignature, PatientReport, SignatureMethod
+from patients.tests.factories import PatientFactory
 from sessions.booking.scheduling import session_cancel
 from sessions.models import OnlineBooking, SessionKind, TreatmentSession, WaitlistOffer
 from sessions.outreach.links import patient_link_issue
 from sessions.outreach.online_booking_code import booking_code
-from sessions.outreach.waitlist import offer_token
+from sessions.outreach.waitlist import offer_token, waitlist_join
 from sessions.tests.factories import TreatmentSessionFactory
 
 PHONE = {"width": 390, "height": 844}
@@ -34,6 +39,7 @@ def path_of(url: str) -> str:
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_new_patient_books_a_consultation_and_completes_intake_on_a_phone(page, clinician, room):
+    Clinic.objects.update(remote_consent_allowed=True)
     page.set_viewport_size(PHONE)
     page.goto("/book/")
     expect(page.get_by_role("heading", name="Book a consultation")).to_be_visible()
@@ -66,21 +72,47 @@ def test_a_new_patient_books_a_consultation_and_completes_intake_on_a_phone(page
 
     page.get_by_test_id("intake-link").click()
     expect(page.get_by_role("heading", name="Before your visit")).to_be_visible()
+    expect(page.get_by_test_id("consent-text")).to_contain_text("Consent to scalp mesotherapy")
     for radio in page.locator("input[type=radio][value=no]").all():
         radio.check()
+    # A red flag: sudden patchy loss. The patient is asked to call; the clinician is warned.
+    page.locator("input[name=q_patchy_loss][value=yes]").check()
     page.get_by_label("Medicines you take now").fill("Vitamin D")
+    page.get_by_label("Type your full name to sign").fill("Nina Newcomer")
+    page.get_by_label("I have read this consent, I understand it and I agree to it").check()
     fits_the_phone(page, "04-intake")
+    if SHOTS:
+        page.get_by_test_id("remote-consent").screenshot(path=f"{SHOTS}/04b-remote-consent.png")
     page.get_by_role("button", name="Send my answers").click()
 
-    expect(page.get_by_test_id("intake-thanks")).to_be_visible()
+    expect(page.get_by_test_id("contact-clinic")).to_be_visible()
+    expect(page.get_by_test_id("consent-signed")).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text("patchy")  # never the rule
     fits_the_phone(page, "05-intake-done")
     report = PatientReport.objects.get(patient=booking.patient)
-    assert report.medications == "Vitamin D" and not report.needs_attention
+    assert report.medications == "Vitamin D" and report.needs_attention
+    signature = ConsentSignature.objects.get(patient=booking.patient)
+    assert signature.method == SignatureMethod.REMOTE and signature.witness is None
+
+    # The clinician, before the visit, sees the reported red flag and the remote signature.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, clinician.user.username)
+    page.goto(f"/sessions/{booking.session_id}/")
+    expect(page.get_by_test_id("patient-report")).to_be_visible()
+    expect(page.get_by_test_id("report-attention")).to_be_visible()
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/05b-clinician-session.png", full_page=True)
+    page.goto(f"/patients/{booking.patient_id}/clinical/")
+    expect(page.get_by_test_id("signed-remotely")).to_be_visible()
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/05c-clinical-tab.png", full_page=True)
 
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_waitlisted_patient_takes_a_freed_slot_on_a_phone(page, patient, clinician, room):
+def test_a_freed_slot_offered_to_two_waitlisted_patients_is_taken_by_exactly_one(
+    page, patient, clinician, room
+):
     now = timezone.now()
     patient.sms_consent_at = now
     patient.save()
@@ -100,6 +132,17 @@ def test_a_waitlisted_patient_takes_a_freed_slot_on_a_phone(page, patient, clini
     fits_the_phone(page, "06-waitlist")
     page.get_by_role("button", name="Join the waitlist").click()
     expect(page.get_by_test_id("waitlist-joined")).to_be_visible()
+    # A second patient joins after her (reception for them).
+    second = PatientFactory(sms_consent_at=now)
+    waitlist_join(
+        patient=second,
+        kind=SessionKind.ASSESSMENT,
+        earliest_day=now.date(),
+        latest_day=now.date() + timedelta(days=14),
+        by=None,
+        now=now + timedelta(minutes=1),
+        clinic=clinician.clinic,
+    )
 
     # Another patient's appointment in three days is cancelled: the slot goes to the waitlist.
     soon = (now + timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)
@@ -116,13 +159,22 @@ def test_a_waitlisted_patient_takes_a_freed_slot_on_a_phone(page, patient, clini
         clinic=clinician.clinic, session=other, by_patient=True, reason="ill", by=None, now=now
     )
     offer = WaitlistOffer.objects.get(entry__patient=patient)
+    rival_offer = WaitlistOffer.objects.get(entry__patient=second)
 
+    # Both have the offer open on their phones.
+    rival = page.context.new_page()
+    rival.set_viewport_size(PHONE)
+    rival.goto(f"/offer/{offer_token(offer=rival_offer)}/")
     page.goto(f"/offer/{offer_token(offer=offer)}/")
     expect(page.get_by_test_id("offer-time")).to_be_visible()
     fits_the_phone(page, "07-offer")
     page.get_by_role("button", name="Take this time").click()
     expect(page.get_by_test_id("offer-booked")).to_be_visible()
     fits_the_phone(page, "08-offer-taken")
-    assert TreatmentSession.objects.filter(
-        patient=patient, starts_at=soon, status="scheduled"
-    ).exists()
+
+    # The second, a moment later, is told it is gone.
+    rival.get_by_role("button", name="Take this time").click()
+    expect(rival.get_by_test_id("refusal")).to_contain_text("taken by someone else")
+    fits_the_phone(rival, "09-offer-gone")
+    booked = TreatmentSession.objects.filter(starts_at=soon, status="scheduled")
+    assert list(booked.values_list("patient_id", flat=True)) == [patient.pk]
