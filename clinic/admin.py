@@ -59,6 +59,8 @@ class ClinicAdmin(SimpleHistoryAdmin):
                     "online_booking_min_notice_hours",
                     "online_booking_needs_approval",
                     "waitlist_offer_hours",
+                    "waitlist_min_notice_minutes",
+                    "remote_consent_allowed",
                 ]
             },
         ),
