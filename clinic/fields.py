@@ -159,3 +159,49 @@ class MobileNumberField(PhoneNumberField):
         ):
             return number.format_as(phonenumbers.PhoneNumberFormat.E164)
         return super().get_prep_value(value)
+
+
+def phone_number_error(number: phonenumbers.PhoneNumber, region: str) -> str | None:
+    """Why `number` cannot be called, or None when it can: any allocated number (a landline, a
+    GP practice) or what mobile_number_error accepts (the drama range, ranges newer than the
+    installed metadata)."""
+    if number.is_valid() or mobile_number_error(number, region) is None:
+        return None
+    code = phonenumbers.country_code_for_region(region)
+    return (
+        f"Enter a phone number, like {mobile_example(region)}, "
+        f"or with the country code (+{code} …)."
+    )
+
+
+def validate_phone_number(value) -> None:
+    number = to_python(value)
+    if isinstance(number, PhoneNumber):
+        error = phone_number_error(number, settings.PHONENUMBER_DEFAULT_REGION)
+        if error:
+            raise ValidationError(error, code="invalid")
+
+
+class PhoneNumberAnyFormField(PhoneNumberFormField):
+    default_validators = [validate_phone_number]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        region = settings.PHONENUMBER_DEFAULT_REGION
+        code = phonenumbers.country_code_for_region(region)
+        self.error_messages["invalid"] = (
+            f"Enter a phone number, like {mobile_example(region)}, "
+            f"or with the country code (+{code} …)."
+        )
+        self.widget.attrs.setdefault("autocomplete", "off")
+
+
+class PhoneNumberAnyField(MobileNumberField):
+    """A phone number that need not take an SMS (a GP practice, an emergency contact), typed in
+    the same national format as the mobile and stored E.164."""
+
+    default_validators = [validate_phone_number]
+
+    def formfield(self, **kwargs):
+        kwargs["form_class"] = PhoneNumberAnyFormField
+        return super().formfield(**kwargs)

@@ -1,6 +1,6 @@
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Layout
+from crispy_forms.layout import Fieldset, Layout
 from django import forms
 from django.utils import timezone
 
@@ -20,6 +20,16 @@ from .models import (
 )
 from .registration import CONTACT_FIELDS
 
+# The parts of the registration form under their own heading (the rest come first, ungrouped).
+PATIENT_FIELDSETS = {
+    "Address": ["address_line1", "address_line2", "town", "postcode"],
+    "GP": ["gp_name", "gp_practice", "gp_phone"],
+    "Emergency contact": [
+        "emergency_contact_name",
+        "emergency_contact_relationship",
+        "emergency_contact_phone",
+    ],
+}
 YES_NO = [("yes", "Yes"), ("no", "No")]
 QUIET_HOURS = ("quiet_hours_start", "quiet_hours_end")
 
@@ -42,6 +52,10 @@ class PatientForm(CrispyMixin, forms.ModelForm):
             "date_of_birth": ISODateInput(),
             "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}),
             "quiet_hours_end": forms.TimeInput(attrs={"type": "time"}),
+            "postcode": forms.TextInput(attrs={"autocomplete": "postal-code"}),
+            "address_line1": forms.TextInput(attrs={"autocomplete": "address-line1"}),
+            "address_line2": forms.TextInput(attrs={"autocomplete": "address-line2"}),
+            "town": forms.TextInput(attrs={"autocomplete": "address-level2"}),
         }
         help_texts = {
             "quiet_hours_start": "No reminders from this time (patient's time zone).",
@@ -50,6 +64,11 @@ class PatientForm(CrispyMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        grouped = {name for names in PATIENT_FIELDSETS.values() for name in names}
+        self.helper.layout = Layout(
+            *(name for name in self.fields if name not in grouped),
+            *(Fieldset(legend, *names) for legend, names in PATIENT_FIELDSETS.items()),
+        )
         for name in QUIET_HOURS:
             # Left empty, the patient keeps what they had (the practice default 20:00–08:00).
             self.fields[name].required = False

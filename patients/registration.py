@@ -25,6 +25,17 @@ CONTACT_FIELDS = [
     # No reminder goes out between these local times (sessions/reminders.py).
     "quiet_hours_start",
     "quiet_hours_end",
+    # Address, GP and emergency contact: reception's, none required.
+    "address_line1",
+    "address_line2",
+    "town",
+    "postcode",
+    "gp_name",
+    "gp_practice",
+    "gp_phone",
+    "emergency_contact_name",
+    "emergency_contact_relationship",
+    "emergency_contact_phone",
 ]
 
 

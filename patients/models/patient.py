@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from clinic.fields import MobileNumberField, TimeZoneField
+from clinic.fields import MobileNumberField, PhoneNumberAnyField, TimeZoneField
 
 
 class SexAtBirth(models.TextChoices):
@@ -38,6 +38,19 @@ class Patient(models.Model):
     # When the patient agreed to reminders on each channel; empty means no consent.
     email_consent_at = models.DateTimeField(null=True, blank=True)
     sms_consent_at = models.DateTimeField(null=True, blank=True)
+    # Address, GP and emergency contact (issue 15): reception reads them; none is required.
+    address_line1 = models.CharField("address line 1", max_length=100, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=100, blank=True)
+    town = models.CharField("town or city", max_length=60, blank=True)
+    postcode = models.CharField(max_length=12, blank=True)
+    gp_name = models.CharField("GP's name", max_length=100, blank=True)
+    gp_practice = models.CharField("GP practice", max_length=120, blank=True)
+    gp_phone = PhoneNumberAnyField("GP practice phone", blank=True)
+    emergency_contact_name = models.CharField("emergency contact", max_length=100, blank=True)
+    emergency_contact_relationship = models.CharField(
+        "relationship to the patient", max_length=40, blank=True
+    )
+    emergency_contact_phone = PhoneNumberAnyField("emergency contact's phone", blank=True)
     time_zone = TimeZoneField(
         blank=True,
         help_text="Leave empty to use the clinic's time zone.",
@@ -80,6 +93,12 @@ class Patient(models.Model):
                 name="patient_anonymised_has_study_id",
             ),
         ]
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The address as lines for a page or a letter, empty parts left out."""
+        parts = (self.address_line1, self.address_line2, self.town, self.postcode)
+        return [part for part in parts if part]
 
     def __str__(self):
         return f"{self.full_name} ({self.record_number})"

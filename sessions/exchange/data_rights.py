@@ -201,6 +201,16 @@ ANONYMISED_FIELDS = {
     "email": "",
     "mobile": "",
     "time_zone": "",
+    "address_line1": "",
+    "address_line2": "",
+    "town": "",
+    "postcode": "",
+    "gp_name": "",
+    "gp_practice": "",
+    "gp_phone": "",
+    "emergency_contact_name": "",
+    "emergency_contact_relationship": "",
+    "emergency_contact_phone": "",
 }
 
 

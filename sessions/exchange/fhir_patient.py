@@ -64,6 +64,44 @@ def _telecom(patient: Patient) -> list[dict]:
     return entries
 
 
+def _address(patient: Patient) -> list[dict]:
+    lines = [line for line in (patient.address_line1, patient.address_line2) if line]
+    if not (lines or patient.town or patient.postcode):
+        return []
+    address = {
+        "use": "home",
+        "text": ", ".join(patient.address_lines),
+        "line": lines,
+        "city": patient.town,
+        "postalCode": patient.postcode,
+    }
+    return [drop_empty(address)]
+
+
+def _general_practitioner(patient: Patient) -> list[dict]:
+    """The GP as a display-only reference: the clinic keeps no GP directory to point at."""
+    named = ", ".join(part for part in (patient.gp_name, patient.gp_practice) if part)
+    if patient.gp_phone:
+        named = f"{named} ({patient.gp_phone})" if named else str(patient.gp_phone)
+    return [{"display": named}] if named else []
+
+
+def _emergency_contact(patient: Patient) -> list[dict]:
+    if not (patient.emergency_contact_name or patient.emergency_contact_phone):
+        return []
+    relationship = {
+        "coding": [{"system": f"{HL7}/v2-0131", "code": "C", "display": "Emergency Contact"}],
+        "text": patient.emergency_contact_relationship,
+    }
+    phone = str(patient.emergency_contact_phone or "")
+    contact = {
+        "relationship": [drop_empty(relationship)],
+        "name": drop_empty({"text": patient.emergency_contact_name}),
+        "telecom": [{"system": "phone", "value": phone}] if phone else [],
+    }
+    return [drop_empty(contact)]
+
+
 def patient_resource(patient: Patient, *, clinic: Clinic | None) -> dict:
     """An anonymised patient keeps only the study id, the year of birth and the sex; a patient
     whose processing is restricted is exported without contact details (DOMAIN.md)."""
@@ -98,6 +136,9 @@ def patient_resource(patient: Patient, *, clinic: Clinic | None) -> dict:
         data["birthDate"] = day(patient.date_of_birth)
         if not patient.is_restricted:
             data["telecom"] = _telecom(patient)
+            data["address"] = _address(patient)
+            data["contact"] = _emergency_contact(patient)
+        data["generalPractitioner"] = _general_practitioner(patient)
     if patient.is_restricted and not patient.anonymised_at:
         # Restricted processing (GDPR Art. 18) travels with the record, so the receiving system
         # knows too; the code is HL7's "restricted" confidentiality.
