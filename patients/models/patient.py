@@ -94,12 +94,6 @@ class Patient(models.Model):
             ),
         ]
 
-    @property
-    def address_lines(self) -> list[str]:
-        """The address as lines for a page or a letter, empty parts left out."""
-        parts = (self.address_line1, self.address_line2, self.town, self.postcode)
-        return [part for part in parts if part]
-
     def __str__(self):
         return f"{self.full_name} ({self.record_number})"
 
@@ -115,6 +109,12 @@ class Patient(models.Model):
         if self.anonymised_at is not None:
             return self.full_name
         return f"{self.family_name}, {self.given_name}"
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The address as lines for a page or a letter, empty parts left out."""
+        parts = (self.address_line1, self.address_line2, self.town, self.postcode)
+        return [part for part in parts if part]
 
     @property
     def is_restricted(self) -> bool:
