@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sessions.booking import views
+from sessions.booking import maintenance_views, views
 from sessions.outreach import front_desk_views, optout_views, reminder_views
 from sessions.records import (
     adverse_event_views,
@@ -81,7 +81,12 @@ urlpatterns = [
         adverse_event_views.adverse_event_acknowledge,
         name="adverse_event_acknowledge",
     ),
-    path("maintenance/", views.maintenance, name="maintenance"),
+    path("maintenance/", maintenance_views.maintenance, name="maintenance"),
+    path(
+        "maintenance/download/",
+        maintenance_views.maintenance_download,
+        name="maintenance_download",
+    ),
     path("reports/", report_views.reports_index, name="reports"),
     path("reports/safety/", report_views.safety_report_view, name="safety_report"),
     path("reports/harms/", report_views.harms_view, name="harms"),
@@ -115,7 +120,7 @@ urlpatterns = [
     ),
     path(
         "maintenance/<int:plan_id>/contact/",
-        views.maintenance_contact,
+        maintenance_views.maintenance_contact,
         name="maintenance_contact",
     ),
     # The clinician's session record (issue 6, part A); every sub-action is a POST.

@@ -10,13 +10,16 @@ A patient is due while nothing is booked for them: a booked visit means the reca
 """
 
 import calendar
+import csv
+import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, TextChoices
 
 from clinic.models import Clinic
+from clinic.spreadsheet import csv_cell
 from sessions.models import (
     ContactAttempt,
     PlanStatus,
@@ -25,7 +28,6 @@ from sessions.models import (
     TreatmentSession,
 )
 
-DUE_WITHIN_DAYS = 30
 PAGE_SIZE = 50
 # Statuses of a visit still to come (or under way): the patient is coming back.
 COMING = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED, SessionStatus.CHECKED_IN)
@@ -71,6 +73,28 @@ def maintenance_due_plans(*, due_by: date, now: datetime) -> QuerySet[TreatmentP
     ).exclude(Exists(coming))
 
 
+class RecallWindow(TextChoices):
+    """How far ahead reception works the recall list. Overdue patients are on every window:
+    they are still to be called, and come first."""
+
+    OVERDUE = "overdue", "Overdue"
+    MONTH = "month", "This month"
+    QUARTER = "3months", "Next 3 months"
+
+
+DEFAULT_WINDOW = RecallWindow.MONTH
+
+
+def recall_window_due_by(*, window: str, today: date) -> date:
+    """The last due date in `window`: yesterday (overdue), the month's last day, or the same day
+    three months on."""
+    if window == RecallWindow.OVERDUE:
+        return today - timedelta(days=1)
+    if window == RecallWindow.MONTH:
+        return today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    return add_months(today, 3)
+
+
 @dataclass
 class MaintenanceDue:
     plan: TreatmentPlan
@@ -79,17 +103,36 @@ class MaintenanceDue:
     attempts: list[ContactAttempt]
     overdue: bool
 
+    @property
+    def last_contact(self) -> ContactAttempt | None:
+        return self.attempts[0] if self.attempts else None
+
+
+def contact_by_name(attempt: ContactAttempt) -> str:
+    """Who made the attempt, as colleagues know them (the staff name, else the username)."""
+    profile = getattr(attempt.by, "staff_profile", None)
+    return profile.display_name if profile is not None else attempt.by.get_username()
+
 
 @dataclass
 class MaintenanceList:
-    """The recall list: due within 30 days or overdue, oldest due first. `plans` is a queryset
-    for a paginator; `rows` turns one page of it into what the page shows."""
+    """The recall list for one window, oldest due first. `plans` is a queryset for a
+    paginator; `rows` turns one page of it into what the page shows. `counts` holds the size
+    of every window (one aggregate query), `total` the chosen one's."""
 
     plans: QuerySet[TreatmentPlan]
-    total: int
-    overdue: int
+    window: str
+    counts: dict[str, int]
     today: date
     zone: object
+
+    @property
+    def total(self) -> int:
+        return self.counts[self.window]
+
+    @property
+    def overdue(self) -> int:
+        return self.counts[RecallWindow.OVERDUE]
 
     def page(self, number, *, per_page: int = PAGE_SIZE) -> Page:
         """One page of the list; its rows are in `page.rows`."""
@@ -124,30 +167,40 @@ class MaintenanceList:
         ]
 
 
-def maintenance_list(*, clinic: Clinic, today: date, now: datetime) -> MaintenanceList:
-    due = maintenance_due_plans(due_by=today + timedelta(days=DUE_WITHIN_DAYS), now=now)
-    counts = due.aggregate(
-        total=Count("pk"), overdue=Count("pk", filter=Q(maintenance_due_on__lt=today))
+def maintenance_list(
+    *, clinic: Clinic, today: date, now: datetime, window: str = DEFAULT_WINDOW
+) -> MaintenanceList:
+    """The recall list for `window`, with the size of every window counted in one query (the
+    windows nest: overdue within this month within the next 3 months)."""
+    if window not in RecallWindow.values:
+        window = DEFAULT_WINDOW
+    widest = maintenance_due_plans(
+        due_by=recall_window_due_by(window=RecallWindow.QUARTER, today=today), now=now
     )
+    counts = widest.aggregate(
+        **{
+            choice: Count(
+                "pk",
+                filter=Q(maintenance_due_on__lte=recall_window_due_by(window=choice, today=today)),
+            )
+            for choice in RecallWindow.values
+        }
+    )
+    attempts = ContactAttempt.objects.select_related("by__staff_profile")
     plans = (
-        due.select_related("patient")
-        .prefetch_related(
-            Prefetch("contact_attempts", queryset=ContactAttempt.objects.select_related("by"))
-        )
+        widest.filter(maintenance_due_on__lte=recall_window_due_by(window=window, today=today))
+        .select_related("patient")
+        .prefetch_related(Prefetch("contact_attempts", queryset=attempts))
         .order_by("maintenance_due_on", "pk")
     )
-    return MaintenanceList(
-        plans=plans,
-        total=counts["total"],
-        overdue=counts["overdue"],
-        today=today,
-        zone=clinic.zone,
-    )
+    return MaintenanceList(plans=plans, window=window, counts=counts, today=today, zone=clinic.zone)
 
 
-def maintenance_due(*, clinic: Clinic, today: date, now: datetime) -> list[MaintenanceDue]:
-    """Every row of the recall list (for code that needs them all; pages paginate)."""
-    recall = maintenance_list(clinic=clinic, today=today, now=now)
+def maintenance_due(
+    *, clinic: Clinic, today: date, now: datetime, window: str = RecallWindow.QUARTER
+) -> list[MaintenanceDue]:
+    """Every row of the recall list in `window` (for code that needs them all; pages paginate)."""
+    recall = maintenance_list(clinic=clinic, today=today, now=now, window=window)
     return recall.rows(recall.plans)
 
 
@@ -180,3 +233,48 @@ def contact_attempt_log(
     attempt.full_clean()
     attempt.save()
     return attempt
+
+
+MAINTENANCE_CSV_HEADER = [
+    "record number",
+    "patient",
+    "mobile",
+    "email",
+    "preferred channel",
+    "last visit",
+    "maintenance due",
+    "overdue",
+    "last contact",
+    "last outcome",
+    "last contact by",
+    "contact attempts",
+]
+
+
+def maintenance_csv(recall: MaintenanceList) -> str:
+    """The chosen window as CSV for calling down the list: contact columns only, no clinical
+    content; every text cell made safe for a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(MAINTENANCE_CSV_HEADER)
+    for row in recall.rows(recall.plans):
+        patient, last = row.plan.patient, row.last_contact
+        writer.writerow(
+            [
+                csv_cell(patient.record_number),
+                csv_cell(patient.full_name),
+                csv_cell(patient.mobile.as_national if patient.mobile else ""),
+                csv_cell(patient.email),
+                csv_cell(patient.get_preferred_channel_display()),
+                row.last_visit_on.isoformat() if row.last_visit_on else "",
+                row.due_on.isoformat(),
+                "yes" if row.overdue else "no",
+                last.attempted_at.astimezone(recall.zone).strftime("%Y-%m-%d %H:%M")
+                if last
+                else "",
+                csv_cell(last.get_outcome_display()) if last else "",
+                csv_cell(contact_by_name(last)) if last else "",
+                len(row.attempts),
+            ]
+        )
+    return out.getvalue()

@@ -1,4 +1,4 @@
-"""Calendar, session page, plans and the maintenance list: parse, check permission, call, render.
+"""Calendar, session page and plans: parse, check permission, call, render.
 
 Reception never reads clinical notes: no view here shows SessionRecord content.
 """
@@ -24,7 +24,6 @@ from sessions.booking.calendar import calendar_build, session_flags
 from sessions.booking.forms import (
     BookingForm,
     CancelForm,
-    ContactAttemptForm,
     CourseDatesForm,
     CourseForm,
     MoveForm,
@@ -33,7 +32,6 @@ from sessions.booking.forms import (
     StopPlanForm,
 )
 from sessions.booking.grid import calendar_grid
-from sessions.booking.maintenance import contact_attempt_log, maintenance_list
 from sessions.booking.plans import plan_complete, plan_course, plan_create, plan_progress, plan_stop
 from sessions.booking.scheduling import BookingRefused
 from sessions.models import TreatmentPlan, TreatmentSession
@@ -534,44 +532,3 @@ def plan_complete_view(request, pk: int):
             request, "Course completed: the patient joins the maintenance list when due."
         )
     return redirect("treatment_sessions:plan_detail", pk=plan.pk)
-
-
-# Maintenance ----------------------------------------------------------------------------------
-
-
-@permission_required("treatment_sessions.view_contactattempt")
-def maintenance(request):
-    if (missing := _clinic_or_400(request)) is not None:
-        return missing
-    recall = maintenance_list(clinic=request.clinic, today=timezone.localdate(), now=timezone.now())
-    return render(
-        request,
-        "sessions/maintenance.html",
-        {
-            "recall": recall,
-            "page": recall.page(request.GET.get("page")),
-            "form": ContactAttemptForm(),
-            "today": timezone.localdate(),
-        },
-    )
-
-
-@permission_required("treatment_sessions.add_contactattempt")
-@require_POST
-def maintenance_contact(request, plan_id: int):
-    plan = get_object_or_404(TreatmentPlan, pk=plan_id)
-    form = ContactAttemptForm(request.POST)
-    if form.is_valid():
-        contact_attempt_log(
-            plan=plan,
-            channel=form.cleaned_data["channel"],
-            outcome=form.cleaned_data["outcome"],
-            note=form.cleaned_data["note"],
-            by=request.user,
-            now=timezone.now(),
-        )
-        messages.success(request, "Contact attempt logged.")
-    else:
-        problems = "; ".join(f"{f}: {' '.join(e)}" for f, e in form.errors.items())
-        messages.error(request, f"The contact attempt was not logged ({problems}).")
-    return redirect("treatment_sessions:maintenance")

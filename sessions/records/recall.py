@@ -5,6 +5,7 @@ import io
 
 from django.db.models import Count, Max, Min, Q, QuerySet
 
+from clinic.spreadsheet import csv_cell
 from formulations.models import FormulationVersion, Lot
 from sessions.models import RecordLot
 
@@ -31,11 +32,6 @@ def lot_recipients(*, lot: Lot) -> QuerySet[RecordLot]:
     )
 
 
-def _cell(value: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection).
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
-
-
 def lot_recipients_csv(*, lot: Lot, zone) -> str:
     """The recall list as CSV: only what is needed to contact and follow up the patients."""
     out = io.StringIO()
@@ -46,10 +42,10 @@ def lot_recipients_csv(*, lot: Lot, zone) -> str:
         patient = session.patient
         writer.writerow(
             [
-                _cell(patient.record_number),
-                _cell(f"{patient.given_name} {patient.family_name}"),
+                csv_cell(patient.record_number),
+                csv_cell(f"{patient.given_name} {patient.family_name}"),
                 session.starts_at.astimezone(zone).date().isoformat(),
-                _cell(use.record.clinician.display_name),
+                csv_cell(use.record.clinician.display_name),
                 str(use.volume_ml),
                 "signed" if use.record.signed_at else "unsigned",
             ]

@@ -34,6 +34,7 @@ EXPECTED = {
     "treatment_sessions:research_export": ADMINS,
     "treatment_sessions:research_export_download": ADMINS,
     "treatment_sessions:maintenance_contact": DESK,
+    "treatment_sessions:maintenance_download": DESK,
     "treatment_sessions:reminders": DESK,
     "treatment_sessions:reminder_retry": DESK,
     "treatment_sessions:patient_channel_preference": ALL_STAFF,

@@ -49,8 +49,8 @@ def test_months_are_added_on_the_calendar():
 
 def test_maintenance_is_due_four_months_after_the_last_course_session(clinic):
     overdue = completed_course(clinic, date(2026, 7, 1))  # due 1 Nov: overdue
-    soon = completed_course(clinic, date(2026, 8, 10))  # due 10 Dec: within 30 days
-    completed_course(clinic, date(2026, 9, 30))  # due 30 Jan: not yet
+    soon = completed_course(clinic, date(2026, 8, 10))  # due 10 Dec: within 3 months
+    completed_course(clinic, date(2026, 11, 2))  # due 2 Mar: not yet
 
     rows = maintenance_due(clinic=clinic, today=TODAY, now=MONDAY)
 
@@ -66,7 +66,10 @@ def test_the_clinic_setting_changes_when_maintenance_is_due(clinic):
     clinic.save()
     completed_course(clinic, date(2026, 7, 1))
 
-    assert maintenance_due(clinic=clinic, today=TODAY, now=MONDAY) == []
+    # due on 1 January (six months on), so not this month's work
+    [row] = maintenance_due(clinic=clinic, today=TODAY, now=MONDAY)
+    assert row.due_on == date(2027, 1, 1)
+    assert maintenance_due(clinic=clinic, today=TODAY, now=MONDAY, window="month") == []
 
 
 def test_a_course_still_running_is_not_on_the_list(clinic):
@@ -97,6 +100,7 @@ def test_reception_logs_a_contact_attempt(client_as, clinic):
     attempt = ContactAttempt.objects.get()
     assert (attempt.plan, attempt.outcome, attempt.attempted_at) == (plan, "message_left", MONDAY)
     assert "Message left" in response.content.decode()
+    assert response.redirect_chain == [("/maintenance/?window=month", 302)]
 
 
 def test_a_contact_attempt_without_an_outcome_is_refused_with_the_reason(client_as, clinic):
@@ -111,18 +115,34 @@ def test_a_contact_attempt_without_an_outcome_is_refused_with_the_reason(client_
 
 
 @pytest.mark.parametrize("rows", [1, 50])
+@pytest.mark.parametrize("window", ["month", "3months"])
 def test_the_maintenance_list_query_count_does_not_grow(
-    client_as, clinic, rows, django_assert_max_num_queries
+    client_as, clinic, rows, window, django_assert_max_num_queries
 ):
-    for _ in range(rows):
-        plan = completed_course(clinic, date(2026, 7, 1))
+    for n in range(rows):
+        plan = completed_course(clinic, date(2026, 7, 1) if n % 2 else date(2026, 7, 25))
         ContactAttemptFactory(plan=plan)
+        ContactAttemptFactory(plan=plan, outcome="call_back")
     client = client_as(Role.RECEPTION)
 
     with django_assert_max_num_queries(12):
-        response = client.get("/maintenance/")
+        response = client.get(f"/maintenance/?window={window}")
 
     assert response.content.decode().count('data-testid="maintenance-row"') == rows
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_the_maintenance_csv_query_count_does_not_grow(
+    client_as, clinic, rows, django_assert_max_num_queries
+):
+    for _ in range(rows):
+        ContactAttemptFactory(plan=completed_course(clinic, date(2026, 7, 1)))
+    client = client_as(Role.RECEPTION)
+
+    with django_assert_max_num_queries(12):
+        response = client.get("/maintenance/download/?window=3months")
+
+    assert len(response.content.decode().splitlines()) == rows + 1
 
 
 def test_the_dashboard_counts_overdue_maintenance(client_as, clinic):
@@ -190,8 +210,8 @@ def test_the_list_is_paginated_and_counted_once(client_as, clinic):
         completed_course(clinic, date(2026, 7, 1) if n % 2 else date(2026, 8, 10))
     client = client_as(Role.RECEPTION)
 
-    first = client.get("/maintenance/").content.decode()
-    second = client.get("/maintenance/?page=2").content.decode()
+    first = client.get("/maintenance/?window=3months").content.decode()
+    second = client.get("/maintenance/?window=3months&page=2").content.decode()
 
     assert first.count('data-testid="maintenance-row"') == 50
     assert second.count('data-testid="maintenance-row"') == 5
