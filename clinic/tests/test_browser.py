@@ -67,6 +67,8 @@ def test_no_page_of_any_role_has_a_serious_accessibility_violation(page, setting
             f"/sessions/{TreatmentSession.objects.first().pk}/",
             f"/plans/{TreatmentPlan.objects.first().pk}/",
             "/maintenance/",
+            "/maintenance/?window=overdue",
+            "/maintenance/?window=3months",
             "/reminders/",
         ],
         "clinician": [
@@ -77,6 +79,7 @@ def test_no_page_of_any_role_has_a_serious_accessibility_violation(page, setting
             f"/patients/{screening.patient_id}/screening/{screening.pk}/",
             "/formulations/",
             f"/formulations/{Formulation.objects.first().pk}/",
+            "/maintenance/?window=3months",
         ],
         "admin": ["/", "/reports/safety/"],
     }
