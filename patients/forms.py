@@ -67,7 +67,10 @@ class PatientForm(CrispyMixin, forms.ModelForm):
         grouped = {name for names in PATIENT_FIELDSETS.values() for name in names}
         self.helper.layout = Layout(
             *(name for name in self.fields if name not in grouped),
-            *(Fieldset(legend, *names) for legend, names in PATIENT_FIELDSETS.items()),
+            *(
+                Fieldset(legend, *names, css_class="form-group-heading")
+                for legend, names in PATIENT_FIELDSETS.items()
+            ),
         )
         for name in QUIET_HOURS:
             # Left empty, the patient keeps what they had (the practice default 20:00–08:00).

@@ -46,7 +46,9 @@ class Patient(models.Model):
     gp_name = models.CharField("GP's name", max_length=100, blank=True)
     gp_practice = models.CharField("GP practice", max_length=120, blank=True)
     gp_phone = PhoneNumberAnyField("GP practice phone", blank=True)
-    emergency_contact_name = models.CharField("emergency contact", max_length=100, blank=True)
+    emergency_contact_name = models.CharField(
+        "emergency contact's name", max_length=100, blank=True
+    )
     emergency_contact_relationship = models.CharField(
         "relationship to the patient", max_length=40, blank=True
     )
