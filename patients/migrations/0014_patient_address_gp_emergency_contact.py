@@ -5,110 +5,125 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0013_photo_protocol'),
+        ("patients", "0013_photo_protocol"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalpatient',
-            name='address_line1',
-            field=models.CharField(blank=True, max_length=100, verbose_name='address line 1'),
+            model_name="historicalpatient",
+            name="address_line1",
+            field=models.CharField(blank=True, max_length=100, verbose_name="address line 1"),
         ),
         migrations.AddField(
-            model_name='historicalpatient',
-            name='address_line2',
-            field=models.CharField(blank=True, max_length=100, verbose_name='address line 2'),
+            model_name="historicalpatient",
+            name="address_line2",
+            field=models.CharField(blank=True, max_length=100, verbose_name="address line 2"),
         ),
         migrations.AddField(
-            model_name='historicalpatient',
-            name='emergency_contact_name',
-            field=models.CharField(blank=True, max_length=100, verbose_name="emergency contact's name"),
+            model_name="historicalpatient",
+            name="emergency_contact_name",
+            field=models.CharField(
+                blank=True, max_length=100, verbose_name="emergency contact's name"
+            ),
         ),
         migrations.AddField(
-            model_name='historicalpatient',
-            name='emergency_contact_phone',
-            field=clinic.fields.PhoneNumberAnyField(blank=True, max_length=128, region=None, verbose_name="emergency contact's phone"),
+            model_name="historicalpatient",
+            name="emergency_contact_phone",
+            field=clinic.fields.PhoneNumberAnyField(
+                blank=True, max_length=128, region=None, verbose_name="emergency contact's phone"
+            ),
         ),
         migrations.AddField(
-            model_name='historicalpatient',
-            name='emergency_contact_relationship',
-            field=models.CharField(blank=True, max_length=40, verbose_name='relationship to the patient'),
+            model_name="historicalpatient",
+            name="emergency_contact_relationship",
+            field=models.CharField(
+                blank=True, max_length=40, verbose_name="relationship to the patient"
+            ),
         ),
         migrations.AddField(
-            model_name='historicalpatient',
-            name='gp_name',
+            model_name="historicalpatient",
+            name="gp_name",
             field=models.CharField(blank=True, max_length=100, verbose_name="GP's name"),
         ),
         migrations.AddField(
-            model_name='historicalpatient',
-            name='gp_phone',
-            field=clinic.fields.PhoneNumberAnyField(blank=True, max_length=128, region=None, verbose_name='GP practice phone'),
+            model_name="historicalpatient",
+            name="gp_phone",
+            field=clinic.fields.PhoneNumberAnyField(
+                blank=True, max_length=128, region=None, verbose_name="GP practice phone"
+            ),
         ),
         migrations.AddField(
-            model_name='historicalpatient',
-            name='gp_practice',
-            field=models.CharField(blank=True, max_length=120, verbose_name='GP practice'),
+            model_name="historicalpatient",
+            name="gp_practice",
+            field=models.CharField(blank=True, max_length=120, verbose_name="GP practice"),
         ),
         migrations.AddField(
-            model_name='historicalpatient',
-            name='postcode',
+            model_name="historicalpatient",
+            name="postcode",
             field=models.CharField(blank=True, max_length=12),
         ),
         migrations.AddField(
-            model_name='historicalpatient',
-            name='town',
-            field=models.CharField(blank=True, max_length=60, verbose_name='town or city'),
+            model_name="historicalpatient",
+            name="town",
+            field=models.CharField(blank=True, max_length=60, verbose_name="town or city"),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='address_line1',
-            field=models.CharField(blank=True, max_length=100, verbose_name='address line 1'),
+            model_name="patient",
+            name="address_line1",
+            field=models.CharField(blank=True, max_length=100, verbose_name="address line 1"),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='address_line2',
-            field=models.CharField(blank=True, max_length=100, verbose_name='address line 2'),
+            model_name="patient",
+            name="address_line2",
+            field=models.CharField(blank=True, max_length=100, verbose_name="address line 2"),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='emergency_contact_name',
-            field=models.CharField(blank=True, max_length=100, verbose_name="emergency contact's name"),
+            model_name="patient",
+            name="emergency_contact_name",
+            field=models.CharField(
+                blank=True, max_length=100, verbose_name="emergency contact's name"
+            ),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='emergency_contact_phone',
-            field=clinic.fields.PhoneNumberAnyField(blank=True, max_length=128, region=None, verbose_name="emergency contact's phone"),
+            model_name="patient",
+            name="emergency_contact_phone",
+            field=clinic.fields.PhoneNumberAnyField(
+                blank=True, max_length=128, region=None, verbose_name="emergency contact's phone"
+            ),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='emergency_contact_relationship',
-            field=models.CharField(blank=True, max_length=40, verbose_name='relationship to the patient'),
+            model_name="patient",
+            name="emergency_contact_relationship",
+            field=models.CharField(
+                blank=True, max_length=40, verbose_name="relationship to the patient"
+            ),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='gp_name',
+            model_name="patient",
+            name="gp_name",
             field=models.CharField(blank=True, max_length=100, verbose_name="GP's name"),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='gp_phone',
-            field=clinic.fields.PhoneNumberAnyField(blank=True, max_length=128, region=None, verbose_name='GP practice phone'),
+            model_name="patient",
+            name="gp_phone",
+            field=clinic.fields.PhoneNumberAnyField(
+                blank=True, max_length=128, region=None, verbose_name="GP practice phone"
+            ),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='gp_practice',
-            field=models.CharField(blank=True, max_length=120, verbose_name='GP practice'),
+            model_name="patient",
+            name="gp_practice",
+            field=models.CharField(blank=True, max_length=120, verbose_name="GP practice"),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='postcode',
+            model_name="patient",
+            name="postcode",
             field=models.CharField(blank=True, max_length=12),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='town',
-            field=models.CharField(blank=True, max_length=60, verbose_name='town or city'),
+            model_name="patient",
+            name="town",
+            field=models.CharField(blank=True, max_length=60, verbose_name="town or city"),
         ),
     ]
