@@ -167,6 +167,10 @@ def phone_number_error(number: phonenumbers.PhoneNumber, region: str) -> str | N
     installed metadata)."""
     if number.is_valid() or mobile_number_error(number, region) is None:
         return None
+    return invalid_phone_message(region)
+
+
+def invalid_phone_message(region: str) -> str:
     code = phonenumbers.country_code_for_region(region)
     return (
         f"Enter a phone number, like {mobile_example(region)}, "
@@ -187,12 +191,7 @@ class PhoneNumberAnyFormField(PhoneNumberFormField):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        region = settings.PHONENUMBER_DEFAULT_REGION
-        code = phonenumbers.country_code_for_region(region)
-        self.error_messages["invalid"] = (
-            f"Enter a phone number, like {mobile_example(region)}, "
-            f"or with the country code (+{code} …)."
-        )
+        self.error_messages["invalid"] = invalid_phone_message(settings.PHONENUMBER_DEFAULT_REGION)
         self.widget.attrs.setdefault("autocomplete", "off")
 
 
