@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0013_photo_protocol"),
+        ("patients", "0014_remote_consent_signature"),
     ]
 
     operations = [
