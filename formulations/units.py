@@ -96,9 +96,12 @@ class IngredientDose:
         return f"{self.ingredient.name}: {decimal_text(self.amount)} {self.unit}"
 
 
-def ingredient_doses(*, version, volume_ml: Decimal) -> list[IngredientDose]:
-    """The amount of each ingredient in `volume_ml` of the version: volume × concentration."""
+def ingredient_doses(*, version, volume_ml: Decimal, lines=None) -> list[IngredientDose]:
+    """The amount of each ingredient in `volume_ml` of the version: volume × concentration.
+    `lines` are the version's lines with their ingredient, when the caller has read them."""
     volume_ml = Decimal(volume_ml)
+    if lines is None:
+        lines = version.lines.select_related("ingredient")
     if volume_ml < 0:
         raise ValueError("An injected volume cannot be negative.")
     return [
@@ -107,5 +110,5 @@ def ingredient_doses(*, version, volume_ml: Decimal) -> list[IngredientDose]:
             amount=(line.concentration * volume_ml).normalize(),
             unit=DOSE_UNITS[line.concentration_unit],
         )
-        for line in version.lines.select_related("ingredient")
+        for line in lines
     ]

@@ -12,7 +12,14 @@ from datetime import date, timedelta
 
 from clinic.models import Clinic
 
-from .models import Patient, RuleOutcome, Screening, ScreeningRecheck
+from .models import (
+    Patient,
+    ReferralClearance,
+    RuleOutcome,
+    Screening,
+    ScreeningOverride,
+    ScreeningRecheck,
+)
 from .screening import ScreeningFinding, evaluate_screening
 
 DEFAULT_SCREENING_VALID_DAYS = 90  # practice default (DOMAIN.md); the clinic setting wins
@@ -37,6 +44,12 @@ class Clearance:
     reception_message: str = ""
     recheck_required: bool = False
     screening: Screening | None = field(default=None, compare=False)
+    # What the judgement read, for a caller that shows it (sessions/clearance.py): that day's
+    # re-check, and the overrides and dermatologist's clearances by rule code. Only those that
+    # can matter are read: overrides when a relative finding fired, clearances when a red flag.
+    recheck: ScreeningRecheck | None = field(default=None, compare=False)
+    overrides: dict = field(default_factory=dict, compare=False)
+    referral_clearances: dict = field(default_factory=dict, compare=False)
 
 
 def _valid_days() -> int:
@@ -44,12 +57,29 @@ def _valid_days() -> int:
     return clinic.screening_valid_days if clinic else DEFAULT_SCREENING_VALID_DAYS
 
 
-def latest_screening(*, patient: Patient, on_date: date) -> Screening | None:
-    screening = (
-        Screening.objects.filter(patient=patient, voided_at__isnull=True, screened_on__lte=on_date)
-        .order_by("-screened_on", "-pk")
-        .first()
-    )
+def latest_screening(
+    *, patient: Patient, on_date: date, screenings: list[Screening] | None = None
+) -> Screening | None:
+    """The patient's latest screening on or before `on_date` that is not voided. `screenings`:
+    every screening of the patient, when the caller has read them all (the clinical tab)."""
+    if screenings is None:
+        screening = (
+            Screening.objects.filter(
+                patient=patient, voided_at__isnull=True, screened_on__lte=on_date
+            )
+            .order_by("-screened_on", "-pk")
+            .first()
+        )
+    else:
+        screening = max(
+            (
+                s
+                for s in screenings
+                if s.patient_id == patient.pk and s.voided_at is None and s.screened_on <= on_date
+            ),
+            key=lambda s: (s.screened_on, s.pk),
+            default=None,
+        )
     if screening is not None:
         # The caller's row (and whatever it has prefetched) serves the evaluation: no re-read.
         screening.patient = patient
@@ -61,9 +91,12 @@ def screening_lapses_on(*, screening: Screening) -> date:
     return screening.screened_on + timedelta(days=_valid_days() + 1)
 
 
-def treatment_clearance(*, patient: Patient, formulation_version, on_date: date) -> Clearance:
-    """Whether the patient may be booked for treatment with this formulation on on_date."""
-    screening = latest_screening(patient=patient, on_date=on_date)
+def treatment_clearance(
+    *, patient: Patient, formulation_version, on_date: date, screenings=None
+) -> Clearance:
+    """Whether the patient may be booked for treatment with this formulation on on_date.
+    `screenings`: all the patient's screenings, if the caller has them (see latest_screening)."""
+    screening = latest_screening(patient=patient, on_date=on_date, screenings=screenings)
     if screening is None:
         return _needs_screening(
             "No contraindication screening is on record. A clinician must screen the patient "
@@ -132,6 +165,16 @@ def _needs_screening(message: str, *, screening: Screening | None = None) -> Cle
     )
 
 
+def _by_rule(findings, outcome: str, model, screening: Screening) -> dict:
+    """The screening's overrides (or dermatologist's clearances) by rule code, read only when a
+    finding they could lift fired: none can lift an absolute finding, so none is asked then."""
+    if not any(f.outcome == outcome for f in findings):
+        return {}
+    who = "clinician" if model is ScreeningOverride else "recorded_by"
+    rows = model.objects.filter(screening=screening).select_related("rule", f"{who}__staff_profile")
+    return {row.rule.code: row for row in rows}
+
+
 def _judge(
     *, screening: Screening, answers: dict, formulation_version, on_date: date, recheck
 ) -> Clearance:
@@ -144,20 +187,23 @@ def _judge(
         formulation_version=formulation_version,
         on_date=on_date,
     )
-    overridden = set(screening.overrides.values_list("rule__code", flat=True))
-    referred_ok = set(screening.referral_clearances.values_list("rule__code", flat=True))
+    overrides = _by_rule(findings, RuleOutcome.RELATIVE, ScreeningOverride, screening)
+    referred_ok = _by_rule(findings, RuleOutcome.REFERRAL, ReferralClearance, screening)
     blocking = tuple(
         f
         for f in findings
         if f.outcome == RuleOutcome.ABSOLUTE
         or (f.outcome == RuleOutcome.REFERRAL and f.rule_code not in referred_ok)
-        or (f.outcome == RuleOutcome.RELATIVE and f.rule_code not in overridden)
+        or (f.outcome == RuleOutcome.RELATIVE and f.rule_code not in overrides)
     )
     common = {
         "findings": tuple(findings),
         "blocking": blocking,
         "recheck_required": recheck is None,
         "screening": screening,
+        "recheck": recheck,
+        "overrides": overrides,
+        "referral_clearances": referred_ok,
     }
     if not blocking:
         return Clearance(cleared=True, **common)

@@ -98,12 +98,18 @@ def evaluate_screening(
         lines = list(formulation_version.lines.select_related("ingredient"))
     categories = {line.ingredient.category for line in lines}
     age = age_on(born=patient.date_of_birth, on_date=on_date)
-    # Read once for all the rules that look at them (one query each, not one per rule).
-    medications = [m for m in patient.medications.all() if m.voided_at is None]
-    assessments = [a for a in patient.assessments.all() if a.voided_at is None]
+    rules = rules_for(patient=patient)
+    triggers = {rule.trigger for rule in rules}
+    # Read once for all the rules that look at them (one query each, not one per rule), and
+    # only if a rule does.
+    medications, assessments = [], []
+    if RuleTrigger.MEDICATION in triggers:
+        medications = [m for m in patient.medications.all() if m.voided_at is None]
+    if RuleTrigger.DIAGNOSIS in triggers:
+        assessments = [a for a in patient.assessments.all() if a.voided_at is None]
 
     findings = []
-    for rule in rules_for(patient=patient):
+    for rule in rules:
         said_yes = bool(answers.get(rule.question_key)) if rule.question_key else False
         detail = ""
         match rule.trigger:
@@ -149,6 +155,8 @@ def _diagnoses_starting(assessments, prefix: str) -> list[str]:
 
 def _allergy_matches(patient: Patient, lines) -> list[str]:
     """Plain-words matches between the patient's allergies and the version's ingredients."""
+    if not lines:
+        return []  # no formulation (or none named yet): no ingredient to be allergic to
     matches = []
     # .all(): a page that prefetched the allergies (with their ingredient) is not asked again.
     allergies = [a for a in patient.allergies.all() if a.voided_at is None]

@@ -138,7 +138,9 @@ def patient_clinical(request, patient_id: int):
             queryset=Assessment.objects.select_related("clinician__staff_profile"),
         ),
     )
-    screenings = (
+    # Every screening (the view requires the clinical permission visible_to checks): the list,
+    # and the clearance's latest one without reading it again.
+    screenings = list(
         Screening.objects.visible_to(user)
         .filter(patient=patient)
         .select_related("clinician__staff_profile", "formulation_version__formulation")
@@ -157,7 +159,10 @@ def patient_clinical(request, patient_id: int):
         if user.has_perm("patients.view_consentsignature")
         else [],
         "clearance": clearance.treatment_clearance(
-            patient=patient, formulation_version=None, on_date=timezone.localdate()
+            patient=patient,
+            formulation_version=None,
+            on_date=timezone.localdate(),
+            screenings=screenings,
         ),
         "versions": published_versions(),
     }

@@ -42,10 +42,8 @@ from patients.consent import consent_missing
 from patients.models import (
     ConsentSignature,
     Patient,
-    ReferralClearance,
     RuleOutcome,
     Screening,
-    ScreeningOverride,
 )
 from sessions.models import TreatmentPlan, TreatmentSession, plan_spacing
 
@@ -203,18 +201,7 @@ def _screening_checks(*, screening, formulation_version, on_date, on_the_day, un
     judged = screening_judgement(
         screening=screening, formulation_version=formulation_version, on_date=on_date
     )
-    overrides = {
-        o.rule.code: o
-        for o in ScreeningOverride.objects.filter(screening=screening).select_related(
-            "rule", "clinician__staff_profile"
-        )
-    }
-    cleared = {
-        c.rule.code: c
-        for c in ReferralClearance.objects.filter(screening=screening).select_related(
-            "rule", "recorded_by__staff_profile"
-        )
-    }
+    overrides, cleared = judged.overrides, judged.referral_clearances
     blocking = {f.rule_code for f in judged.blocking}
     data["findings"] = [
         _finding_data(f, f.rule_code in blocking, overrides, cleared) for f in judged.findings
@@ -256,7 +243,7 @@ def _screening_checks(*, screening, formulation_version, on_date, on_the_day, un
                     "Record an override with a reason",
                 )
             )
-    recheck = screening.rechecks.filter(checked_on=on_date).order_by("-pk").first()
+    recheck = judged.recheck
     data["recheck"] = {"id": recheck.pk, "checked_on": on_date.isoformat()} if recheck else None
     if on_the_day and not lapsed and recheck is None:
         unmet.append(

@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import Q
+
 from clinic.models import Clinic, Room, StaffProfile
 from clinic.roles import Role
 from sessions.booking.maintenance import maintenance_overdue_count
@@ -154,7 +156,7 @@ def patient_appointments(*, clinic: Clinic, patient, now: datetime) -> PatientAp
     """The patient's sessions for the patient page: no clinical content (reception reads it).
 
     Upcoming is every session from now on (cancelled ones too, so reception can say so), soonest
-    first; past is the latest PAST_SHOWN, latest first. Three queries whatever the history.
+    first; past is the latest PAST_SHOWN, latest first. Two queries whatever the history.
     """
     sessions = TreatmentSession.objects.filter(patient=patient).select_related(
         "clinician", "room", "plan"
@@ -168,9 +170,15 @@ def patient_appointments(*, clinic: Clinic, patient, now: datetime) -> PatientAp
             flags=session_flags(session),
         )
 
-    upcoming = [entry(s) for s in sessions.filter(ends_at__gt=now).order_by("starts_at", "pk")]
-    past = sessions.filter(ends_at__lte=now).order_by("-starts_at", "-pk")
-    past_rows = list(past[: PAST_SHOWN + 1])
+    # One query: every upcoming session and the latest past ones (a sliced subquery).
+    latest_past = sessions.filter(ends_at__lte=now).order_by("-starts_at", "-pk")
+    rows = list(
+        sessions.filter(
+            Q(ends_at__gt=now) | Q(pk__in=latest_past.values("pk")[: PAST_SHOWN + 1])
+        ).order_by("starts_at", "pk")
+    )
+    upcoming = [entry(s) for s in rows if s.ends_at > now]
+    past_rows = [s for s in reversed(rows) if s.ends_at <= now]
     due = (
         TreatmentPlan.objects.filter(patient=patient, status=PlanStatus.COMPLETED)
         .exclude(maintenance_due_on=None)

@@ -202,7 +202,10 @@ def session_new(request):
 
 def _session(pk: int) -> TreatmentSession:
     return get_object_or_404(
-        TreatmentSession.objects.select_related("patient", "clinician", "room", "plan"), pk=pk
+        TreatmentSession.objects.select_related(
+            "patient", "clinician", "room", "plan__formulation_version", "online_booking"
+        ),
+        pk=pk,
     )
 
 

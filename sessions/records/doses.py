@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Sum
 
-from formulations.models import FormulationVersion
+from formulations.models import IngredientLine
 from formulations.units import decimal_text, ingredient_doses
 from sessions.models import Injection
 
@@ -26,9 +26,8 @@ class CumulativeDose:
 
 
 def patient_cumulative_doses(*, patient) -> list[CumulativeDose]:
-    """Totals per ingredient (and unit), sorted by ingredient name. Queries: one for the
-    volumes per version, one for the versions, and one per distinct version for its lines (a
-    patient is rarely on more than two or three versions), whatever the number of sessions."""
+    """Totals per ingredient (and unit), sorted by ingredient name. Two queries, whatever the
+    number of sessions and versions: the volumes per version, and those versions' lines."""
     per_version = (
         Injection.objects.filter(record__session__patient=patient, record__signed_at__isnull=False)
         .values("record__formulation_version")
@@ -40,11 +39,14 @@ def patient_cumulative_doses(*, patient) -> list[CumulativeDose]:
     }
     if not volumes:
         return []
-    versions = FormulationVersion.objects.filter(pk__in=volumes).order_by("pk")
+    lines_of: dict[int, list] = {pk: [] for pk in volumes}
+    for line in IngredientLine.objects.filter(version__in=volumes).select_related("ingredient"):
+        lines_of[line.version_id].append(line)
     totals: dict[tuple[int, str], list] = {}
-    for version in versions:
-        volume, records = volumes[version.pk]
-        for dose in ingredient_doses(version=version, volume_ml=volume):
+    for version_pk in sorted(volumes):
+        volume, records = volumes[version_pk]
+        lines = lines_of[version_pk]
+        for dose in ingredient_doses(version=None, volume_ml=volume, lines=lines):
             key = (dose.ingredient.pk, dose.unit)
             entry = totals.setdefault(key, [dose.ingredient, Decimal(0), 0])
             entry[1] += dose.amount

@@ -17,6 +17,7 @@ from django.utils import timezone
 from clinic.management.commands._benchmark import table, write_json
 
 DEFAULT_SIZES = "50,500,5000"
+ONLY = ("build", "pages")
 # The measured processes run as production does (DEBUG off, compressed static files), on
 # plain HTTP because they only ever listen on 127.0.0.1.
 MEASURED_ENV = {
@@ -44,10 +45,16 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--no-http", action="store_true", help="skip the gunicorn part")
         parser.add_argument(
+            "--only",
+            choices=ONLY,
+            help="build: only build the databases (measure nothing); pages: only the pages "
+            "(no sweep, no HTTP), for the edit-measure loop on databases already built",
+        )
+        parser.add_argument(
             "--out", default=str(settings.VAR_DIR / "bench"), help="folder for the JSON"
         )
 
-    def handle(self, *args, sizes, seed, no_http, out, **options):
+    def handle(self, *args, sizes, seed, no_http, out, only=None, **options):
         try:
             sizes = sorted({int(n) for n in sizes.split(",") if n.strip()})
         except ValueError as exc:
@@ -69,15 +76,22 @@ class Command(BaseCommand):
                 env=sized_env,
             )
             built = time.monotonic() - started
+            if only == "build":
+                self.stderr.write(f"N={size}: built (or found) in {built:.0f} s")
+                continue
             figures = out / f"{stamp}-n{size}.json"
             measure = ["bench_measure", "--json", str(figures)]
-            if size == sizes[-1] and not no_http:
+            if only == "pages":
+                measure.append("--pages-only")
+            elif size == sizes[-1] and not no_http:
                 measure.append("--http")
             self._run(measure, env=sized_env)
             run = json.loads(figures.read_text())
             run["size"], run["build_s"] = size, round(built, 1)
             runs.append(run)
             self.stderr.write(f"N={size}: built in {built:.0f} s, measured")
+        if not runs:
+            return
         text, missed = table(runs)
         report = {"when": stamp, "seed": seed, "runs": runs, "missed": missed, "table": text}
         write_json(out / f"{stamp}.json", json.dumps(report, indent=2))

@@ -15,7 +15,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--json", required=True, help="where to write the figures")
         parser.add_argument("--http", action="store_true", help="also time HTTP under gunicorn")
+        parser.add_argument(
+            "--pages-only", action="store_true", help="only the pages: no sweep, no HTTP"
+        )
 
-    def handle(self, *args, http=False, **options):
-        result = measure(http=http)
+    def handle(self, *args, http=False, pages_only=False, **options):
+        result = measure(http=http and not pages_only, with_sweep=not pages_only)
         write_json(Path(options["json"]), json.dumps(result, indent=2))
