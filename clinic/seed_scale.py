@@ -74,6 +74,7 @@ from sessions.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from sessions.records.usage import usage_recount
 
 SCALE_EMAIL_DOMAIN = "scale.example"
 # A two-clinician clinic takes on about this many new patients a year (practice estimate:
@@ -190,6 +191,9 @@ def seed_scale(*, patients: int, seed: int = 1, today: date, now: datetime) -> d
         made = _Builder(
             clinic=clinic, staff=staff, patients=patients, rng=random.Random(seed), today=today
         ).build(now=now)
+        # The bulk-made signatures skip record_sign, so the usage totals it keeps are counted
+        # from the records here, as `manage.py usage_recount` would.
+        usage_recount()
     if connection.vendor == "postgresql":
         # Fresh statistics after a bulk load, as autovacuum would give them a little later:
         # the planner otherwise guesses a handful of rows in tables of tens of thousands.

@@ -59,6 +59,7 @@ from .selfservice import (
     WaitlistOffer,
     WaitlistStatus,
 )
+from .usage import VersionPatient, VersionUsage
 
 __all__ = [
     "ResearchExport",
@@ -107,4 +108,6 @@ __all__ = [
     "WaitlistOffer",
     "WaitlistStatus",
     "OfferStatus",
+    "VersionPatient",
+    "VersionUsage",
 ]

@@ -3,7 +3,8 @@
 import csv
 import io
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.functions import Coalesce
 
 from clinic.spreadsheet import csv_cell
 from formulations.models import FormulationVersion, Lot
@@ -56,16 +57,17 @@ def lot_recipients_csv(*, lot: Lot, zone) -> str:
 def version_usage() -> QuerySet[FormulationVersion]:
     """Every non-draft version with its number of sessions and patients and first and last use.
 
-    Only signed records count: a record still being written (or abandoned) is not yet a use."""
-    signed = Q(session_records__signed_at__isnull=False)
+    Only signed records count: a record still being written (or abandoned) is not yet a use.
+    The totals are kept per version as records are signed (sessions/records/usage.py), so the
+    report reads one row per version, however many records the clinic has signed."""
     return (
         FormulationVersion.objects.exclude(status="draft")
         .select_related("formulation")
         .annotate(
-            session_count=Count("session_records", filter=signed, distinct=True),
-            patient_count=Count("session_records__session__patient", filter=signed, distinct=True),
-            first_use=Min("session_records__session__starts_at", filter=signed),
-            last_use=Max("session_records__session__starts_at", filter=signed),
+            session_count=Coalesce("usage__sessions", 0),
+            patient_count=Coalesce("usage__patients", 0),
+            first_use=F("usage__first_use"),
+            last_use=F("usage__last_use"),
         )
         .order_by("formulation__name", "-number")
     )

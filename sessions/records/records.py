@@ -38,6 +38,7 @@ from sessions.models import (
     TreatmentSession,
 )
 from sessions.outreach.rows import reminders_on_session_completed
+from sessions.records.usage import usage_record_signed
 
 SIGN_PERMISSION = "treatment_sessions.sign_sessionrecord"
 ADDENDUM_PERMISSION = "treatment_sessions.add_recordaddendum"
@@ -529,6 +530,8 @@ def record_sign(*, record: SessionRecord, by, now: datetime) -> SessionRecord:
         record.aftercare_given = record_aftercare(record=record, clinic=clinic)
         record.signed_at, record.signed_by = now, signer
         record.save(update_fields=["aftercare_given", "signed_at", "signed_by"])
+        # The usage report's totals, counted with the signature (all or nothing with it).
+        usage_record_signed(record=record, session=session)
 
         session.status, session.status_changed_by = SessionStatus.COMPLETED, by
         session.save(update_fields=["status", "status_changed_by"])

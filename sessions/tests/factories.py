@@ -31,6 +31,7 @@ from sessions.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from sessions.records.usage import usage_record_signed
 
 
 class TreatmentSessionFactory(factory.django.DjangoModelFactory):
@@ -54,6 +55,7 @@ def signed_as_fixture(record: SessionRecord, *, at: datetime, by=None) -> Sessio
         signed_at=at, signed_by=by or record.clinician
     )
     record.refresh_from_db()
+    usage_record_signed(record=record, session=record.session)  # record_sign counts it too
     return record
 
 

@@ -20,6 +20,7 @@ from sessions.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from sessions.records.usage import usage_recount
 from sessions.tests.factories import signed_as_fixture
 
 START = date(2026, 1, 5)
@@ -189,6 +190,7 @@ def bulk_courses(*, count: int, versions, clinician, room, start: date = START):
     SessionRecord.objects.filter(pk__in=[r.pk for r in records]).update(
         signed_at=base, signed_by=clinician
     )
+    usage_recount()  # the usage totals record_sign would have counted
     OutcomeMeasurement.objects.bulk_create(
         OutcomeMeasurement(
             patient=s.patient,
