@@ -9,7 +9,7 @@ rows decide it, read again on every request (never cached across requests).
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
 
@@ -26,9 +26,12 @@ class StaffModelBackend(ModelBackend):
             if user_obj.is_superuser:
                 perms = Permission.objects.all()
             else:
+                own = user_obj.user_permissions.through.objects.filter(user_id=user_obj.pk)
+                of_groups = Group.permissions.through.objects.filter(group__user=user_obj)
                 perms = Permission.objects.filter(
-                    Q(user=user_obj) | Q(group__user=user_obj)
-                ).distinct()
+                    Q(pk__in=own.values("permission_id"))
+                    | Q(pk__in=of_groups.values("permission_id"))
+                )
             user_obj._perm_cache = {
                 f"{app_label}.{codename}"
                 for app_label, codename in perms.values_list("content_type__app_label", "codename")

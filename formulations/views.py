@@ -6,8 +6,10 @@ app (sessions/records/recall.py).
 
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
-from django.http import HttpResponse
+from django.db.models.functions import Coalesce
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -30,6 +32,8 @@ from .forms import (
 from .models import Formulation, FormulationVersion, Ingredient, IngredientLine, Lot
 from .sheets import ingredient_sheet_context
 from .units import strength_in_words
+
+RECALL_PAGE_SIZE = 100
 
 
 def _refusal(request, exc: ValidationError) -> None:
@@ -89,7 +93,9 @@ def formulation_detail(request, pk):
             Prefetch("lines", queryset=IngredientLine.objects.select_related("ingredient")),
             "lots__corrections",
         )
-        .annotate(session_count=Count("session_records"))
+        # The signed records naming each version, as counted at each signature (the usage
+        # report's totals): one row per version, not a count over every record.
+        .annotate(session_count=Coalesce("usage__sessions", 0))
         .order_by("-number")
     )
     today = timezone.localdate()
@@ -350,8 +356,9 @@ def lot_hold(request, pk, action):
 def lot_recall(request, pk):
     lot = get_object_or_404(Lot.objects.select_related("version__formulation"), pk=pk)
     if request.GET.get("format") == "csv":
-        body = lot_recipients_csv(lot=lot, zone=timezone.get_current_timezone())
-        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        # Streamed: every use of the lot, however many, without holding them all in memory.
+        rows = lot_recipients_csv(lot=lot, zone=timezone.get_current_timezone())
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="recall-lot-{lot.pk}.csv"'
         response["Cache-Control"] = "no-store"
         return response
@@ -376,5 +383,12 @@ def lot_recall(request, pk):
     return render(
         request,
         "formulations/recall.html",
-        {"lot": lot, "recipients": lot_recipients(lot=lot), "form": form},
+        {
+            "lot": lot,
+            # The page shows RECALL_PAGE_SIZE uses at a time; the CSV has them all.
+            "recipients": Paginator(lot_recipients(lot=lot), RECALL_PAGE_SIZE).get_page(
+                request.GET.get("page")
+            ),
+            "form": form,
+        },
     )

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from collections.abc import Iterator
 
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
@@ -33,15 +34,23 @@ def lot_recipients(*, lot: Lot) -> QuerySet[RecordLot]:
     )
 
 
-def lot_recipients_csv(*, lot: Lot, zone) -> str:
-    """The recall list as CSV: only what is needed to contact and follow up the patients."""
+def lot_recipients_csv(*, lot: Lot, zone) -> Iterator[str]:
+    """The recall list as CSV lines (streamed): only what is needed to contact and follow up
+    the patients, every use of the lot, read from the database in chunks."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(RECALL_CSV_HEADER)
-    for use in lot_recipients(lot=lot):
+
+    def line(row) -> str:
+        out.seek(0)
+        out.truncate()
+        writer.writerow(row)
+        return out.getvalue()
+
+    yield line(RECALL_CSV_HEADER)
+    for use in lot_recipients(lot=lot).iterator(chunk_size=500):
         session = use.record.session
         patient = session.patient
-        writer.writerow(
+        yield line(
             [
                 csv_cell(patient.record_number),
                 csv_cell(f"{patient.given_name} {patient.family_name}"),
@@ -51,7 +60,6 @@ def lot_recipients_csv(*, lot: Lot, zone) -> str:
                 "signed" if use.record.signed_at else "unsigned",
             ]
         )
-    return out.getvalue()
 
 
 def version_usage() -> QuerySet[FormulationVersion]:

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from clinic.roles import Role
+from formulations import views as formulation_views
 from formulations.tests.factories import LotFactory
 from patients.tests.factories import PatientFactory
 from sessions.records.recall import lot_recipients, lot_recipients_csv, version_usage
@@ -57,7 +58,7 @@ def test_the_csv_export_holds_only_what_a_recall_needs():
     lot = LotFactory()
     patient = PatientFactory(given_name="Ann", family_name="Lee", record_number="MT000042")
     use = _use(lot, patient=patient, starts_at=datetime(2026, 11, 23, 23, 30, tzinfo=UTC))
-    rows = list(csv.reader(io.StringIO(lot_recipients_csv(lot=lot, zone=LONDON))))
+    rows = list(csv.reader(io.StringIO("".join(lot_recipients_csv(lot=lot, zone=LONDON)))))
     assert rows == [
         ["record number", "patient", "session date", "clinician", "volume (mL)", "record"],
         ["MT000042", "Ann Lee", "2026-11-23", use.record.clinician.display_name, "1.00", "signed"],
@@ -81,7 +82,27 @@ def test_the_recall_page_runs_a_bounded_number_of_queries(
     assert response.content.decode().count("<tr><td>") == uses
     with django_assert_max_num_queries(12):
         response = client.get(url + "?format=csv")
-    assert response.content.decode().count("\n") == uses + 1
+        body = b"".join(response.streaming_content).decode()
+    assert body.count("\n") == uses + 1
+
+
+def test_the_recall_page_shows_the_uses_a_page_at_a_time_and_the_csv_has_them_all(
+    client_as, monkeypatch
+):
+    monkeypatch.setattr(formulation_views, "RECALL_PAGE_SIZE", 2)
+    lot = LotFactory()
+    for day in (1, 2, 3):
+        _use(lot, starts_at=datetime(2026, 9, day, 10, tzinfo=UTC))
+    client = client_as(Role.CLINIC_ADMIN)
+    url = reverse("formulations:lot_recall", kwargs={"pk": lot.pk})
+
+    first = client.get(url).content.decode()
+    second = client.get(url + "?page=2").content.decode()
+    csv_body = b"".join(client.get(url + "?format=csv").streaming_content).decode()
+
+    assert first.count("<tr><td>") == 2 and "3 uses" in first and "Page 1 of 2" in first
+    assert second.count("<tr><td>") == 1 and "3 Sep 2026" in second
+    assert csv_body.count("\n") == 4  # the header and every use
 
 
 def test_the_csv_export_is_a_download_kept_out_of_caches(client_as):
@@ -161,7 +182,7 @@ def test_the_recall_list_keeps_unsigned_records_and_labels_them(client_as):
         reverse("formulations:lot_recall", kwargs={"pk": lot.pk})
     )
     rows = page.content.decode().split("<tbody>")[1].split("</tr>")
-    csv_rows = list(csv.reader(io.StringIO(lot_recipients_csv(lot=lot, zone=LONDON))))
+    csv_rows = list(csv.reader(io.StringIO("".join(lot_recipients_csv(lot=lot, zone=LONDON)))))
 
     assert "Sig Ned" in rows[0] and "unsigned" not in rows[0]
     assert "Un Signed" in rows[1] and ">unsigned<" in rows[1]
@@ -186,7 +207,7 @@ def test_the_usage_report_runs_a_bounded_number_of_queries(
 def test_the_csv_export_defuses_spreadsheet_formulas_in_names():
     lot = LotFactory()
     _use(lot, patient=PatientFactory(given_name="=HYPERLINK(1)", family_name="X"))
-    rows = list(csv.reader(io.StringIO(lot_recipients_csv(lot=lot, zone=LONDON))))
+    rows = list(csv.reader(io.StringIO("".join(lot_recipients_csv(lot=lot, zone=LONDON)))))
     assert rows[1][1] == "'=HYPERLINK(1) X"
 
 
