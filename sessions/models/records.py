@@ -144,6 +144,14 @@ class SessionRecord(models.Model):
                 name="record_signed_has_signer",
             ),
         ]
+        indexes = [
+            # The dashboard's "records left unsigned": the few still open, not all history.
+            models.Index(
+                fields=["clinician", "created_at"],
+                condition=Q(signed_at__isnull=True),
+                name="record_unsigned_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"Record of session {self.session_id}"
