@@ -1,3 +1,6 @@
+"""`manage.py usage_recount`: rebuild the usage report's totals from the signed records, or
+(--check) only say whether they have drifted."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from sessions.records.usage import usage_drift, usage_recount
