@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from .models import Patient
 
@@ -38,7 +39,13 @@ def patient_search(*, query: str) -> QuerySet[Patient]:
     condition = Q()
     for word in query.split():
         condition &= _name_word(word)
-    return patients.filter(condition)
+    # The list's order (family name, given name), as expressions: ordered by the bare columns,
+    # PostgreSQL walks the whole name index to fill the first page when the matches sit late
+    # in the alphabet ("smi": 3,600 rows read for 25 at 5,000 patients). This way it finds the
+    # few matches first (a scan, or the trigram indexes on a larger table) and sorts those.
+    return patients.filter(condition).order_by(
+        Coalesce("family_name", Value("")), Coalesce("given_name", Value("")), "pk"
+    )
 
 
 # Trigram indexes (migration 0008) serve a contains-match from three letters; a shorter word
