@@ -51,3 +51,16 @@ def test_make_bench_builds_measures_and_writes_its_json(tmp_path):
     assert run["http"]["trivial"]["non_200"] == 0
     assert run["http"]["loaded"]["non_200"] == 0
     assert "HTTP p50 loaded / trivial" in report["table"]
+
+
+@pytest.mark.django_db
+def test_bench_can_measure_the_pages_alone_for_the_edit_measure_loop():
+    from django.utils import timezone
+
+    seed_scale(patients=3, seed=4, today=timezone.localdate(), now=timezone.now())
+
+    run = {**benchmark.measure(http=False, with_sweep=False), "size": 3}
+    text, _ = benchmark.table([run])
+
+    assert "sweep" not in run
+    assert "lot recall CSV" in text and "idle sweep ms" not in text

@@ -45,6 +45,7 @@ def _session(pk: int) -> TreatmentSession:
             "record__clinician",
             "record__signed_by",
             "record__formulation_version__formulation",
+            "record__clearance_snapshot",
         ),
         pk=pk,
     )
