@@ -20,6 +20,11 @@ urlpatterns = [
         link_views.patient_link_ingredients,
         name="patient_link_ingredients",
     ),
+    path(
+        "r/<str:token>/appointment.ics",
+        link_views.patient_link_calendar,
+        name="patient_link_calendar",
+    ),
     path("r/<str:token>/intake/", self_service_views.intake, name="patient_link_intake"),
     path(
         "r/<str:token>/reschedule/", self_service_views.reschedule, name="patient_link_reschedule"

@@ -10,6 +10,7 @@ import zoneinfo
 
 from django import forms
 from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -24,7 +25,9 @@ from sessions.outreach.link_actions import (
     patient_link_confirm,
 )
 from sessions.outreach.links import PatientLinkInvalid, patient_link_resolve
+from sessions.outreach.messages import appointment_ics
 from sessions.outreach.preferences import patient_zone
+from sessions.outreach.times import appointment_time
 
 BASE = "sessions/patient_link_base.html"
 
@@ -48,14 +51,27 @@ def _dead(request, refusal: PatientLinkInvalid):
 
 
 def _zone(link, clinic) -> zoneinfo.ZoneInfo:
-    # The zone the patient's reminders are worded in, so the page and the messages agree.
+    # The patient's own zone; times are shown in it beside the clinic's, as the messages do.
     return patient_zone(patient=link.patient, clinic=clinic)
+
+
+def _times(at, *, link, clinic) -> dict:
+    """A time in the clinic's zone, where the visit happens, and in the patient's own zone
+    when their clock reads differently (sessions/outreach/times.py)."""
+    time = appointment_time(at=at, clinic=clinic, zone=_zone(link, clinic))
+    local, own = time.clinic_local, time.patient_local
+    return {
+        "day": f"{local:%A} {local.day} {local:%B %Y}",
+        "clock": f"{local:%H:%M}",
+        "zone": time.clinic_zone,
+        "own": own and f"{own:%A} {own.day} {own:%B} at {own:%H:%M}",
+        "own_zone": time.patient_zone,
+    }
 
 
 def _page(request, link, *, cancel_form=None, refusal: str = "", status: int = 200):
     clinic, now = request.clinic, timezone.now()
     session = link.session
-    zone = _zone(link, clinic)
     open_to_change = session.status in (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED)
     deadline = patient_cancel_deadline(link=link, clinic=clinic)
     plan = session.plan
@@ -71,13 +87,13 @@ def _page(request, link, *, cancel_form=None, refusal: str = "", status: int = 2
             "token": request.resolver_match.kwargs["token"],
             "first_name": link.patient.given_name,
             "session": session,
-            "starts_local": timezone.localtime(session.starts_at, zone),
-            "zone_name": str(zone),
+            "starts": _times(session.starts_at, link=link, clinic=clinic),
+            "ends_clock": f"{session.ends_at.astimezone(clinic.zone):%H:%M}",
             "can_confirm": session.status == SessionStatus.SCHEDULED and not awaiting_approval,
             "awaiting_approval": awaiting_approval,
             "can_cancel": open_to_change and now <= deadline,
             "past_cutoff": open_to_change and now > deadline,
-            "deadline_local": timezone.localtime(deadline, zone),
+            "deadline": _times(deadline, link=link, clinic=clinic),
             "cancel_form": cancel_form or PatientCancelForm(),
             "refusal": refusal,
             "has_sheet": plan is not None and plan.formulation_version_id is not None,
@@ -140,16 +156,37 @@ def patient_link_cancel_view(request, token):
     except BookingRefused as refusal:
         return _page(request, link, cancel_form=form, refusal=refusal.message, status=409)
     # Rendered, not redirected: cancelling revoked this link, so its page is gone now.
-    zone = _zone(link, request.clinic)
     return render(
         request,
         "sessions/patient_link_cancelled.html",
         {
             "first_name": link.patient.given_name,
-            "starts_local": timezone.localtime(session.starts_at, zone),
-            "zone_name": str(zone),
+            "starts": _times(session.starts_at, link=link, clinic=request.clinic),
         },
     )
+
+
+@login_not_required
+@never_cache
+@require_GET
+def patient_link_calendar(request, token):
+    """The appointment as an .ics file for the patient's calendar: the same invitation the
+    emails attach (messages.appointment_ics), so it carries only what the page shows (the
+    clinic, its address, the start and end) and a later update or cancellation replaces it.
+    It dies with the link: a revoked or expired token gets the dead-link page."""
+    try:
+        link = _resolve(request, token)
+    except PatientLinkInvalid as refusal:
+        return _dead(request, refusal)
+    session = link.session
+    if session.status not in (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED):
+        return _dead(request, PatientLinkInvalid(PatientLinkInvalid.REVOKED, "Not booked.", link))
+    ics = appointment_ics(
+        session=session, clinic=request.clinic, cancel=False, now=timezone.now(), publish=True
+    )
+    response = HttpResponse(ics, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
+    return response
 
 
 @login_not_required

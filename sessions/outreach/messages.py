@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from icalendar import Calendar, Event
 
@@ -14,6 +15,7 @@ from clinic.models import Clinic
 from patients.models import Channel
 
 from ..models import (
+    PatientLink,
     Reminder,
     ReminderKind,
     TreatmentSession,
@@ -22,6 +24,13 @@ from .links import patient_link_issue, patient_link_url, patient_links_issue
 from .preferences import patient_zone
 from .rows import APPOINTMENT_KINDS, BOOKED, ICS_KINDS
 from .self_service_messages import self_service_context
+from .times import appointment_time, when_long, when_short
+
+
+@dataclass(frozen=True)
+class CourseDate:
+    when: str
+    link: str
 
 
 @dataclass
@@ -40,22 +49,30 @@ def _aftercare_text(*, clinic: Clinic, session: TreatmentSession | None) -> str:
     return clinic.aftercare_template
 
 
-def _when_short(session: TreatmentSession, *, zone: ZoneInfo, clinic: Clinic) -> str:
-    local = session.starts_at.astimezone(zone)
-    own_zone = "" if str(zone) == str(clinic.zone) else f" ({zone} time)"
-    return f"{local:%a} {local.day} {local:%b} at {local:%H:%M}{own_zone}"
-
-
 def _course_sessions(*, session: TreatmentSession, now: datetime) -> list[TreatmentSession]:
     """The booked sessions of the session's plan from this one on: what a course confirmation
     lists. Just the session itself when it has no plan."""
     if session.plan_id is None:
         return [session]
+    live_links = PatientLink.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
     return list(
         TreatmentSession.objects.filter(
             plan_id=session.plan_id, status__in=BOOKED, starts_at__gte=session.starts_at
-        ).order_by("starts_at")
+        )
+        .prefetch_related(Prefetch("patient_links", queryset=live_links, to_attr="live_links"))
+        .order_by("starts_at")
     )
+
+
+def _live_link_url(session: TreatmentSession, *, now: datetime) -> str:
+    """The URL of the session's live link: one the claim prefetched (or the batch issued) when
+    it fits, else a new one."""
+    live = [
+        link
+        for link in getattr(session, "live_links", [])
+        if link.expires_at == session.starts_at and link.expires_at > now
+    ]
+    return patient_link_url(link=live[0]) if live else patient_link_issue(session=session, now=now)
 
 
 def _clinic_phone(clinic: Clinic) -> str:
@@ -96,8 +113,6 @@ def reminder_context(*, reminder: Reminder, clinic: Clinic, now: datetime) -> di
         "clinic_phone": _clinic_phone(clinic),
         "given_name": (patient or reminder.online_booking).given_name,
         "kind": reminder.kind,
-        # Preformatted in the patient's zone: the template `date` filter would convert back to
-        # the server's zone.
         "when": "",
         "when_short": "",
         "link": "",
@@ -105,26 +120,28 @@ def reminder_context(*, reminder: Reminder, clinic: Clinic, now: datetime) -> di
         "site_url": settings.SITE_URL.rstrip("/"),
     }
     if session is not None:
-        local = session.starts_at.astimezone(zone)
-        own_zone = "" if str(zone) == str(clinic.zone) else f" ({zone} time)"
-        context["when"] = f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}{own_zone}"
-        context["when_short"] = _when_short(session, zone=zone, clinic=clinic)
+        # In the clinic's zone, where the visit happens, and the patient's when it differs.
+        # Preformatted: the template `date` filter would convert to the server's zone.
+        time = appointment_time(at=session.starts_at, clinic=clinic, zone=zone)
+        context["when"], context["when_short"] = when_long(time), when_short(time)
     if _carries_link(reminder, now=now):
         # The claim prefetched the session's live links; issuing queries only when none fits.
-        live = [
-            link
-            for link in getattr(session, "live_links", [])
-            if link.expires_at == session.starts_at and link.expires_at > now
-        ]
-        context["link"] = (
-            patient_link_url(link=live[0]) if live else patient_link_issue(session=session, now=now)
-        )
+        context["link"] = _live_link_url(session, now=now)
     context["course"], context["course_dates"] = [], []
     if reminder.kind == ReminderKind.BOOKING_CONFIRMATION and session is not None:
         course = _course_sessions(session=session, now=now)
         if len(course) > 1:
+            # Each date with its own link: the patient confirms or cancels one session, not
+            # "the appointment" of a course of six.
+            patient_links_issue(sessions=course, now=now)
             context["course"] = course
-            context["course_dates"] = [_when_short(s, zone=zone, clinic=clinic) for s in course]
+            context["course_dates"] = [
+                CourseDate(
+                    when=when_short(appointment_time(at=s.starts_at, clinic=clinic, zone=zone)),
+                    link=_live_link_url(s, now=now),
+                )
+                for s in course
+            ]
     context.update(self_service_context(reminder=reminder, zone=zone, clinic=clinic, now=now))
     if reminder.kind == ReminderKind.AFTERCARE:
         context["aftercare"] = _aftercare_text(clinic=clinic, session=session)
@@ -139,15 +156,17 @@ def appointment_ics(
     cancel: bool,
     now: datetime,
     also: list[TreatmentSession] = (),
+    publish: bool = False,
 ):
     """An iCalendar invitation for the appointment (and `also` the other sessions of a course
     confirmed together); the UID is stable per session, so a moved or cancelled appointment
-    updates the entry the patient already has."""
+    updates the entry the patient already has. `publish`: a plain calendar entry to download
+    (METHOD:PUBLISH), not an invitation to answer."""
     host = urlsplit(settings.SITE_URL).hostname or "localhost"
     calendar = Calendar()
     calendar.add("prodid", "-//Mesotrack//Reminders//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancel else "REQUEST")
+    calendar.add("method", "PUBLISH" if publish else "CANCEL" if cancel else "REQUEST")
     for each in [session, *(s for s in also if s.pk != session.pk)]:
         event = Event()
         event.add("uid", f"session-{each.pk}@{host}")

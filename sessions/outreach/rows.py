@@ -7,6 +7,8 @@ leaves no row and a committed one always has its rows. Sending is sweep.py's job
 
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import Q
+
 from clinic.models import Clinic
 from patients.models import Patient
 
@@ -238,27 +240,62 @@ def reminders_on_moved(
     return reminders_insert([notice, *missing])
 
 
+# Rows that may have told the patient of an appointment: sent, or possibly sent.
+MAY_HAVE_REACHED = (ReminderStatus.SENT, ReminderStatus.SENDING, ReminderStatus.UNKNOWN)
+NEVER_TOLD = (
+    "Not sent: the booking confirmation had not gone out either (quiet hours), so the patient "
+    "never heard of this appointment."
+)
+
+
+def _never_told(*, session: TreatmentSession) -> bool:
+    """The session's booking confirmation (its own, or its course's on an earlier session) or
+    the reschedule notice that replaced it is still waiting, and nothing about the appointment
+    has reached the patient: a cancellation
+    notice would be about an appointment they never heard of. A session with no confirmation
+    row at all (booked before reminders, or imported) is not assumed unknown to them."""
+    about = Q(session=session)
+    if session.plan_id is not None:
+        about |= Q(
+            kind=ReminderKind.BOOKING_CONFIRMATION,
+            session__plan_id=session.plan_id,
+            session__starts_at__lte=session.starts_at,
+        )
+    rows = Reminder.objects.filter(about, kind__in=APPOINTMENT_KINDS)
+    return (
+        rows.filter(
+            kind__in=(ReminderKind.BOOKING_CONFIRMATION, ReminderKind.RESCHEDULE),
+            status=ReminderStatus.PENDING,
+        ).exists()
+        and not rows.filter(status__in=MAY_HAVE_REACHED).exists()
+    )
+
+
 def reminders_on_cancelled(
     *, session: TreatmentSession, now: datetime, clinic: Clinic | None = None
 ) -> int:
-    """Cancel the session's pending reminders; tell the patient, unless the session is past."""
+    """Cancel the session's pending reminders; tell the patient, unless the session is past or
+    they were never told of it (its confirmation was still waiting): then the notice is kept
+    for the record, cancelled, beside the cancelled confirmation."""
     clinic = clinic_or_current(clinic)
+    never_told = _never_told(session=session)
     _cancel_pending(
         Reminder.objects.filter(session=session), reason="The appointment was cancelled.", now=now
     )
     if session.starts_at <= now:
         return 0
-    return reminders_insert(
-        [
-            reminder_row(
-                clinic=clinic,
-                kind=ReminderKind.CANCELLATION,
-                patient=session.patient,
-                session=session,
-                due_at=now,
-            )
-        ]
-    ) + reminders_on_slot_freed(session=session, now=now, clinic=clinic)
+    notice = reminder_row(
+        clinic=clinic,
+        kind=ReminderKind.CANCELLATION,
+        patient=session.patient,
+        session=session,
+        due_at=now,
+    )
+    if notice is not None and never_told:
+        notice.status, notice.last_error = ReminderStatus.CANCELLED, NEVER_TOLD
+    return reminders_insert([notice]) + reminders_on_slot_freed(
+        session=session, now=now, clinic=clinic
+    )
 
 
 def reminders_on_slot_freed(*, session: TreatmentSession, now: datetime, clinic: Clinic) -> int:

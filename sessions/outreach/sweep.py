@@ -40,8 +40,14 @@ from .rows import AFTERCARE_WITHIN, APPOINTMENT_KINDS, BOOKED, EXPIRING_KINDS, c
 logger = logging.getLogger(__name__)
 
 
-# Rows claimed per transaction; small enough that a worker killed mid-batch strands few rows.
-BATCH_SIZE = 50
+# Rows claimed per transaction. A worker killed mid-batch strands none of them: a claimed row
+# stays `pending` until its own send begins, and its claim lapses after CLAIM_SECONDS. Large,
+# because the claim's fixed cost (one joined read, one UPDATE, one commit) is shared by them all.
+BATCH_SIZE = 200
+# Rows the provider accepted are marked `sent` this many at a time. Until then they stay
+# `sending`, so a worker killed in between leaves at most this many for staff to check
+# (`unknown`): small, since each of those may have reached the patient.
+MARK_EVERY = 50
 # A sweep stops claiming after this many seconds so it ends well inside Celery's soft time
 # limit (60 s): rows it did not reach wait for the next minute instead of being cut off mid-send.
 SWEEP_BUDGET_SECONDS = 40
@@ -91,6 +97,7 @@ class SweepResult:
     failed: int = 0
     unknown: int = 0
     cancelled: int = 0
+    quiet: int = 0  # reached during the patient's quiet hours: moved to their end
 
     def add(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
@@ -168,12 +175,37 @@ def claim_due_reminders(*, now: datetime, limit: int) -> list[Reminder]:
     return claimed
 
 
+def _begin_sql() -> str:
+    # The one statement a sweep runs per reminder, so it is written once rather than built by
+    # the ORM for every row (that cost as much as the row's own rendering).
+    table = connection.ops.quote_name(Reminder._meta.db_table)
+    return (
+        f"UPDATE {table} SET status = %s, claimed_at = %s, updated_at = %s "  # noqa: S608
+        "WHERE id = %s AND status = %s AND claimed_at = %s"
+    )
+
+
 def send_begin(*, reminder: Reminder, now: datetime) -> bool:
-    """Turn one claimed row `sending` as its send begins; False when the claim was lost (it lapsed
-    and another sweep took the row, or a booking change cancelled it meanwhile)."""
-    began = Reminder.objects.filter(
-        pk=reminder.pk, status=ReminderStatus.PENDING, claimed_at=reminder.claimed_at
-    ).update(status=ReminderStatus.SENDING, claimed_at=now, updated_at=now)
+    """Turn one claimed row `sending` as its send begins, in its own commit; False when the
+    claim was lost (it lapsed and another sweep took the row, or a booking change cancelled it
+    meanwhile). The conditional update is what makes a send exactly-once: only the sweep whose
+    claim still stands moves the row on."""
+    if reminder.claimed_at is None:
+        return False  # never claimed: nothing to begin
+    stamp = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _begin_sql(),
+            [
+                ReminderStatus.SENDING.value,
+                stamp(now),
+                stamp(now),
+                reminder.pk,
+                ReminderStatus.PENDING.value,
+                stamp(reminder.claimed_at),
+            ],
+        )
+        began = cursor.rowcount
     if began:
         reminder.status, reminder.claimed_at = ReminderStatus.SENDING, now
     return began == 1
@@ -213,6 +245,32 @@ def _skip_reason(*, reminder: Reminder, now: datetime) -> tuple[str, str] | None
     return None
 
 
+def _quiet_until(*, reminder: Reminder, clinic: Clinic, now: datetime) -> datetime | None:
+    """When the patient's quiet hours end, if the row reached the sweep inside them: judged at
+    send time with the patient's current hours, so hours changed after the row was queued (or
+    a row made before they applied) still hold. None when it may go now, including a reminder
+    that would only arrive after its appointment has started (send_after_for's rule)."""
+    if reminder.patient_id is None:
+        return None  # a one-time code the person is waiting for at /book/
+    session = reminder.session
+    appointment_at = session.starts_at if session and reminder.kind in EXPIRING_KINDS else None
+    goes_at = send_after_for(
+        patient=reminder.patient, clinic=clinic, due_at=now, appointment_at=appointment_at
+    )
+    return goes_at if goes_at > now else None
+
+
+def _defer_quiet(reminder: Reminder, *, until: datetime, now: datetime) -> bool:
+    """Hand a claimed row back, due at the end of quiet hours: the claim's own conditional
+    update, so a row another sweep or a booking change took meanwhile is left alone."""
+    return (
+        Reminder.objects.filter(
+            pk=reminder.pk, status=ReminderStatus.PENDING, claimed_at=reminder.claimed_at
+        ).update(send_after=until, claimed_at=None, updated_at=now)
+        == 1
+    )
+
+
 def backoff(*, attempts: int) -> timedelta:
     return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
 
@@ -225,6 +283,9 @@ class SentMarks:
 
     def __init__(self):
         self.provider_ids: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.provider_ids)
 
     def add(self, reminder: Reminder, provider_id: str) -> None:
         self.provider_ids[reminder.pk] = str(provider_id)[:100]
@@ -273,6 +334,9 @@ def send_reminder(
     claim was lost before the send began. With `marks`, a sent row is marked with the others
     of its batch when the caller flushes them."""
     clinic = clinic_or_current(clinic)
+    quiet_until = _quiet_until(reminder=reminder, clinic=clinic, now=now)
+    if quiet_until is not None:
+        return "quiet" if _defer_quiet(reminder, until=quiet_until, now=now) else None
     if not send_begin(reminder=reminder, now=now):
         return None
     skip = _skip_reason(reminder=reminder, now=now)
@@ -358,8 +422,18 @@ def _release(ids: list[int], *, now: datetime) -> None:
         )
 
 
+def _flush(marks: SentMarks, *, now: datetime, result: SweepResult) -> None:
+    lapsed = marks.flush(now=now)
+    result.sent -= len(lapsed)
+    result.unknown += len(lapsed)
+
+
 def dispatch_due_reminders(
-    *, now: datetime, batch_size: int = BATCH_SIZE, budget_seconds: float = SWEEP_BUDGET_SECONDS
+    *,
+    now: datetime,
+    batch_size: int = BATCH_SIZE,
+    budget_seconds: float = SWEEP_BUDGET_SECONDS,
+    mark_every: int = MARK_EVERY,
 ) -> SweepResult:
     """One sweep: stale leases → unknown, periodic prompts, then claim and send in batches."""
     result = SweepResult()
@@ -375,22 +449,24 @@ def dispatch_due_reminders(
         if not batch:
             break
         reminders_prepare_links(reminders=batch, now=now)
-        waiting = [r.pk for r in batch]
+        waiting = {r.pk for r in batch}
         marks = SentMarks()
         try:
             for reminder in batch:
-                waiting.remove(reminder.pk)
+                if monotonic_clock.monotonic() - started >= budget_seconds:
+                    break  # out of time: the rest of the batch is handed back below
+                waiting.discard(reminder.pk)
                 outcome = send_reminder(reminder=reminder, now=now, clinic=clinic, marks=marks)
                 if outcome is not None:
                     result.add(outcome)
+                if len(marks) >= mark_every:
+                    _flush(marks, now=now, result=result)
         finally:
             # A soft time limit or a crash mid-batch: the rows sent so far are marked, the row
             # being sent stays `sending` (its fate is unknown), the ones not yet tried are
             # handed back at once.
-            lapsed = marks.flush(now=now)
-            result.sent -= len(lapsed)
-            result.unknown += len(lapsed)
-            _release(waiting, now=now)
+            _flush(marks, now=now, result=result)
+            _release(sorted(waiting), now=now)
         if len(batch) < batch_size:
             break
     return result

@@ -43,6 +43,7 @@ EXPECTED = {
     "patient_link_confirm": PUBLIC,
     "patient_link_cancel": PUBLIC,
     "patient_link_ingredients": PUBLIC,
+    "patient_link_calendar": PUBLIC,
     "sms_webhook_twilio": PUBLIC,
     # Patients helping themselves (issue 16): public pages, and reception's side of them.
     "patient_link_intake": PUBLIC,

@@ -192,8 +192,10 @@ def test_the_page_shows_the_appointment_without_staff_navigation(anon, link_path
     assert "Patel" not in page
     assert "Test Hair Clinic" in page
     assert "Dr Nadia Noor" in page
-    # 10:00 in London is 05:00 in New York, shown in the patient's own zone.
-    assert "Wednesday 25 November 2026 at 05:00" in page
+    # 10:00 in London, where the visit is, and 05:00 in New York, the patient's own zone.
+    assert "Wednesday 25 November 2026 at 10:00" in page
+    assert "the clinic's time (Europe/London)" in page
+    assert "Wednesday 25 November at 05:00 where you are (America/New_York time)" in page
     assert "Scheduled" in page
     assert 'data-testid="main-nav"' not in page
     assert "Log out" not in page

@@ -99,7 +99,7 @@ def test_no_text_message_names_the_formulation_or_the_diagnosis(clinic, kind):
     assert "{" not in message.sms and "}" not in message.sms  # every variable was filled
 
 
-def test_an_sms_gives_the_time_in_the_patients_own_zone_and_their_link(clinic):
+def test_an_sms_gives_the_clinic_time_and_the_patients_own_and_their_link(clinic):
     patient = PatientFactory(
         preferred_channel="sms",
         sms_consent_at=CONSENTED,
@@ -112,7 +112,7 @@ def test_an_sms_gives_the_time_in_the_patients_own_zone_and_their_link(clinic):
 
     message = render_reminder(reminder=reminder, clinic=clinic, now=MONDAY)
 
-    assert "Fri 27 Nov at 11:00 (Europe/Paris time)" in message.sms
+    assert "Fri 27 Nov at 10:00 Europe/London time (11:00 Europe/Paris time)" in message.sms
     assert "http://127.0.0.1:8000/r/" in message.sms
 
 
