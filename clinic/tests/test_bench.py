@@ -59,8 +59,36 @@ def test_bench_can_measure_the_pages_alone_for_the_edit_measure_loop():
 
     seed_scale(patients=3, seed=4, today=timezone.localdate(), now=timezone.now())
 
-    run = {**benchmark.measure(http=False, with_sweep=False), "size": 3}
+    run = {**benchmark.measure(http=False, only="pages"), "size": 3}
     text, _ = benchmark.table([run])
 
     assert "sweep" not in run
     assert "lot recall CSV" in text and "idle sweep ms" not in text
+
+
+def test_the_table_of_a_sweep_only_run_shows_the_sweep_and_its_targets():
+    # `manage.py bench --only sweep`: no pages were measured, the sweep figures still print.
+    def run(size, per_s, single, idle, reference):
+        return {
+            "size": size,
+            "database": "postgresql",
+            "counts": {"sessions": 1, "signed_records": 1, "reminders": 1},
+            "pages": [],
+            "sweep": {
+                "per_s": per_s,
+                "db_single_update_per_s": single,
+                "db_batched_update_per_s": single * 3,
+                "ratio_to_single_update": round(per_s / single, 3),
+                "idle_ms": idle,
+                "idle_reference_ms": reference,
+            },
+        }
+
+    text, missed = benchmark.table([run(50, 900, 3000, 20.0, 2.0), run(500, 800, 3200, 40.0, 2.0)])
+
+    assert "800/s of  3200/s" in text
+    assert "idle sweep ms" in text and "L/M 2.0" in text
+    assert missed == [
+        "sweep: 800 reminders/s (target >= 1000)",
+        "idle sweep: L/M 2.0 (target <= 1.3)",
+    ]

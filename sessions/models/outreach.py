@@ -83,6 +83,13 @@ class Reminder(models.Model):
         permissions = [("retry_reminder", "Can retry a failed reminder")]
         indexes = [
             models.Index(fields=["status", "send_after"], name="reminder_due_idx"),
+            # The sweep's re-screening step looks up a few patients' prompts at given times;
+            # partial, so the far more numerous other rows never maintain it.
+            models.Index(
+                fields=["patient", "due_at"],
+                condition=Q(kind="rescreening"),
+                name="reminder_rescreening_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from clinic.models import Clinic
 from patients.clearance import screening_lapses_on
-from patients.models import Screening
+from patients.models import Patient, Screening
 
 from ..booking.maintenance import add_months, maintenance_prompt_on, maintenance_prompts_due
 from ..models import (
@@ -73,7 +73,8 @@ def _rescreening_rows(*, clinic: Clinic, now: datetime) -> list[Reminder | None]
             starts_at__gt=now,
             starts_at__lte=horizon,
         )
-        .select_related("patient")
+        # Only what the check needs: the patients are read below for the few prompts made.
+        .only("id", "patient_id", "starts_at")
         .order_by("patient_id", "starts_at")
     )
     next_session: dict[int, TreatmentSession] = {}
@@ -83,21 +84,20 @@ def _rescreening_rows(*, clinic: Clinic, now: datetime) -> list[Reminder | None]
         return []
     # latest_screening's rule (newest screened_on, then newest row), for all patients at once.
     latest: dict[int, Screening] = {}
-    for screening in Screening.objects.filter(
-        patient_id__in=next_session, voided_at__isnull=True, screened_on__lte=today
-    ).order_by("patient_id", "screened_on", "pk"):
+    for screening in (
+        Screening.objects.filter(
+            patient_id__in=next_session, voided_at__isnull=True, screened_on__lte=today
+        )
+        .only("id", "patient_id", "screened_on")
+        .order_by("patient_id", "screened_on", "pk")
+    ):
         latest[screening.patient_id] = screening
     if not latest:
         return []
     # screening_lapses_on adds the clinic's validity to the screening date: ask it once.
     sample = next(iter(latest.values()))
     validity = screening_lapses_on(screening=sample) - sample.screened_on
-    existing = set(
-        Reminder.objects.filter(kind=ReminderKind.RESCREENING, patient_id__in=next_session)
-        .exclude(status=ReminderStatus.CANCELLED)
-        .values_list("patient_id", "due_at")
-    )
-    rows = []
+    candidates = {}
     for patient_id, session in next_session.items():
         screening = latest.get(patient_id)
         if screening is None:
@@ -109,13 +109,30 @@ def _rescreening_rows(*, clinic: Clinic, now: datetime) -> list[Reminder | None]
         due_at = follow_up_at(
             clinic=clinic, day=lapses_on - timedelta(days=RESCREENING_NOTICE_DAYS)
         )
-        if (patient_id, due_at) in existing or due_at > now:
-            continue
+        if due_at <= now:
+            candidates[patient_id] = (session, due_at)
+    if not candidates:
+        return []
+    # Only these patients' prompts at these times (reminder_rescreening_idx): an index lookup
+    # per candidate, not every reminder the patients ever had.
+    existing = set(
+        Reminder.objects.filter(
+            kind=ReminderKind.RESCREENING,
+            patient_id__in=candidates,
+            due_at__in={due_at for _, due_at in candidates.values()},
+        )
+        .exclude(status=ReminderStatus.CANCELLED)
+        .values_list("patient_id", "due_at")
+    )
+    new = {pk: c for pk, c in candidates.items() if (pk, c[1]) not in existing}
+    patients = Patient.objects.in_bulk(new)
+    rows = []
+    for patient_id, (session, due_at) in new.items():
         rows.append(
             reminder_row(
                 clinic=clinic,
                 kind=ReminderKind.RESCREENING,
-                patient=session.patient,
+                patient=patients[patient_id],
                 session=session,
                 due_at=due_at,
                 now=now,

@@ -431,12 +431,13 @@ def _flush(marks: SentMarks, *, now: datetime, result: SweepResult) -> None:
 def dispatch_due_reminders(
     *,
     now: datetime,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     budget_seconds: float = SWEEP_BUDGET_SECONDS,
     mark_every: int = MARK_EVERY,
 ) -> SweepResult:
     """One sweep: stale leases → unknown, periodic prompts, then claim and send in batches."""
     result = SweepResult()
+    batch_size = batch_size or BATCH_SIZE  # read at call time, so a test can make batches small
     clinic = Clinic.current()
     if clinic is None:
         return result

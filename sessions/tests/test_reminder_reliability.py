@@ -181,11 +181,12 @@ def statuses(*reminders: Reminder) -> list[str]:
 @pytest.mark.broker
 @pytest.mark.django_db(transaction=True)
 def test_two_dispatch_tasks_run_at_once_by_a_real_worker_text_each_patient_once(
-    sms_outbox, clinician, room
+    sms_outbox, clinician, room, monkeypatch
 ):
     needs_postgres_and_redis()
-    # given: 120 due texts (more than two claim batches), and two sweeps already in the queue,
-    # as when a beat tick arrives while the last sweep is still running
+    # given: 120 due texts (more than two claim batches of 50), and two sweeps already in the
+    # queue, as when a beat tick arrives while the last sweep is still running
+    monkeypatch.setattr(sweep, "BATCH_SIZE", 50)
     now = timezone.now()
     due = [
         due_sms(

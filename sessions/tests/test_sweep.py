@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from patients.tests.factories import PatientFactory
 from sessions.models import PatientLink, Reminder, ReminderKind, ReminderStatus, TreatmentSession
@@ -96,3 +98,30 @@ def test_a_row_that_became_unknown_before_the_batch_was_marked_stays_unknown(
     assert lapsed == [second.pk]
     assert (first.status, first.provider_id, first.attempts) == ("sent", f"provider-{first.pk}", 1)
     assert (second.status, second.provider_id) == ("unknown", "")
+
+
+def _sweep_queries(*, batch_size: int) -> tuple[int, int]:
+    """(the per-row "sending" marks, every other query) of one sweep."""
+    with CaptureQueriesContext(connection) as captured:
+        result = sweep.dispatch_due_reminders(now=MONDAY, batch_size=batch_size, mark_every=10)
+    begins = [q for q in captured.captured_queries if "SET status = %s" in q["sql"]]
+    begins += [q for q in captured.captured_queries if "SET status = 'sending'" in q["sql"]]
+    assert result.sent == len(begins)
+    return len(begins), len(captured.captured_queries) - len(begins)
+
+
+@pytest.mark.parametrize("count", [10, 40])
+def test_beyond_its_sending_marks_a_sweep_costs_a_constant_per_batch(
+    open_clinic, clinician, room, count
+):
+    # given: `count` due emails, claimed 10 to a batch and marked sent 10 at a time
+    _due(clinician, room, count)
+
+    begins, others = _sweep_queries(batch_size=10)
+
+    # then: one "sending" mark per reminder (its own commit, so a killed worker never leaves an
+    # untried row `sending`), and everything else (claim, links, rendering, "sent" marks) a
+    # fixed few per batch of 10, whatever the patients, sessions or links behind them
+    batches = count // 10
+    assert begins == count
+    assert others <= 11 + 10 * batches

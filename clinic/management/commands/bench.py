@@ -17,7 +17,7 @@ from django.utils import timezone
 from clinic.management.commands._benchmark import table, write_json
 
 DEFAULT_SIZES = "50,500,5000"
-ONLY = ("build", "pages")
+ONLY = ("build", "pages", "sweep")
 # The measured processes run as production does (DEBUG off, compressed static files), on
 # plain HTTP because they only ever listen on 127.0.0.1.
 MEASURED_ENV = {
@@ -48,7 +48,7 @@ class Command(BaseCommand):
             "--only",
             choices=ONLY,
             help="build: only build the databases (measure nothing); pages: only the pages "
-            "(no sweep, no HTTP), for the edit-measure loop on databases already built",
+            "(no sweep, no HTTP); sweep: only the sweep's rate and idle time (no pages, no HTTP)",
         )
         parser.add_argument(
             "--out", default=str(settings.VAR_DIR / "bench"), help="folder for the JSON"
@@ -81,8 +81,8 @@ class Command(BaseCommand):
                 continue
             figures = out / f"{stamp}-n{size}.json"
             measure = ["bench_measure", "--json", str(figures)]
-            if only == "pages":
-                measure.append("--pages-only")
+            if only in ("pages", "sweep"):
+                measure += ["--only", only]
             elif size == sizes[-1] and not no_http:
                 measure.append("--http")
             self._run(measure, env=sized_env)

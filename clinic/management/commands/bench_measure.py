@@ -16,9 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", required=True, help="where to write the figures")
         parser.add_argument("--http", action="store_true", help="also time HTTP under gunicorn")
         parser.add_argument(
-            "--pages-only", action="store_true", help="only the pages: no sweep, no HTTP"
+            "--only",
+            choices=("pages", "sweep"),
+            help="measure only this part (pages: no sweep, no HTTP; sweep: no pages, no HTTP)",
         )
 
-    def handle(self, *args, http=False, pages_only=False, **options):
-        result = measure(http=http and not pages_only, with_sweep=not pages_only)
+    def handle(self, *args, http=False, only=None, **options):
+        result = measure(http=http and not only, only=only)
         write_json(Path(options["json"]), json.dumps(result, indent=2))
