@@ -2,12 +2,15 @@
 
 It marks stale leases `unknown`, adds the periodic prompts, then claims due rows (SKIP LOCKED on
 PostgreSQL, the IMMEDIATE transaction on SQLite) by stamping `claimed_at`, commits, and sends
-them one by one: each row turns `sending` only when its own send begins (a conditional update),
-and `sent` with another. A claimed row whose send never began stays `pending`: its claim lapses
-after CLAIM_SECONDS and the next sweep takes it, so a worker killed mid-batch strands nothing it
-had not tried. A row still `sending` after the lease becomes `unknown` and is never resent
-automatically: the provider may have delivered it, and a patient texted twice is the failure
-mode this design exists to avoid. Never Celery eta/countdown.
+them one by one: each row turns `sending` only when its own send begins (a conditional update
+in its own commit), and `sent` with the others of its group of MARK_EVERY (one conditional
+UPDATE). A row that reaches the sweep inside the patient's quiet hours, judged with the hours
+they have now, is handed back due at their end instead of being sent. A claimed row whose send
+never began stays `pending`: its claim lapses after CLAIM_SECONDS and the next sweep takes it,
+so a worker killed mid-batch strands nothing it had not tried. A row still `sending` after the
+lease becomes `unknown` and is never resent automatically: the provider may have delivered it,
+and a patient texted twice is the failure mode this design exists to avoid. Never Celery
+eta/countdown.
 """
 
 import logging
