@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("patients", "0013_photo_protocol"),
-        ("treatment_sessions", "0012_outcomes_harms_research"),
+        ("treatment_sessions", "0014_unsigned_records_index"),
     ]
 
     operations = [
