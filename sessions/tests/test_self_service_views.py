@@ -133,7 +133,8 @@ def test_a_reported_red_flag_asks_the_patient_to_call_and_reaches_the_clinician(
     session_url = reverse("treatment_sessions:session_detail", args=[booking.session_id])
     client.force_login(clinician.user)
     seen = client.get(session_url).content.decode()
-    assert 'data-testid="report-attention"' in seen and "patchy_loss" in seen
+    assert 'data-testid="report-attention"' in seen and "Patchy hair loss" in seen
+    assert "patchy_loss" not in seen.replace('name="q_patchy_loss"', "")  # the name, not the code
     assert 'data-testid="booked-online"' in seen
     client.force_login(reception_user)
     desk = client.get(session_url).content.decode()
