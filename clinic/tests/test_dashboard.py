@@ -130,3 +130,9 @@ def test_the_dashboard_query_count_does_not_grow_with_the_day(client_as, clinic)
     with CaptureQueriesContext(connection) as many:
         client.get("/")
     assert len(many) == len(few)
+
+
+def test_the_overdue_maintenance_card_opens_the_recall_list_on_its_overdue_window(client_as):
+    page = client_as(Role.RECEPTION).get("/").content.decode()
+
+    assert 'href="/maintenance/?window=overdue">Maintenance overdue' in page
