@@ -47,6 +47,33 @@ def seed(*, clinic) -> None:
     # Two patients live abroad (DOMAIN.md: patients may live in another zone). Their quiet hours
     # follow their own clocks, so whenever `make run` starts, someone's reminders may go out.
     zones = {"Priya": "Asia/Singapore", "James": "America/New_York"}
+    # Address, GP and emergency contact for two of them, so reception sees the full contact card
+    # (Ofcom's drama numbers: 020 7946 0xxx rings no one).
+    contacts = {
+        "Oliver": {
+            "address_line1": "14 Canonbury Lane",
+            "town": "London",
+            "postcode": "N1 2AS",
+            "gp_name": "Dr Helen Marsh",
+            "gp_practice": "Islington Green Practice",
+            "gp_phone": "+442079460123",
+            "emergency_contact_name": "Claire Bennett",
+            "emergency_contact_relationship": "Wife",
+            "emergency_contact_phone": "+447700900201",
+        },
+        "Margaret": {
+            "address_line1": "Flat 3",
+            "address_line2": "22 Highbury Grove",
+            "town": "London",
+            "postcode": "N5 2EA",
+            "gp_name": "Dr Samuel Adeyemi",
+            "gp_practice": "Highbury Medical Centre",
+            "gp_phone": "+442079460456",
+            "emergency_contact_name": "Peter Hughes",
+            "emergency_contact_relationship": "Son",
+            "emergency_contact_phone": "+447700900202",
+        },
+    }
     for given, family, sex, age, mobile, case in patients:
         if Patient.objects.filter(given_name=given, family_name=family).exists():
             continue
@@ -60,6 +87,7 @@ def seed(*, clinic) -> None:
                 "mobile": mobile,
                 "preferred_channel": "sms" if age > 50 else "email",
                 "time_zone": zones.get(given, ""),
+                **contacts.get(given, {}),
             },
             email_consent=True,
             sms_consent=age > 50,
