@@ -3,21 +3,34 @@
 Every staff page reads the signed-in user and their permissions; Django's ModelBackend does it
 in three queries (the user, then the user's own and their groups' permissions apart) and the
 page header a fourth (the staff profile's display name). Here the user comes with its staff
-profile and both kinds of permission in one query. What a user may do is unchanged: the same
-rows decide it, read again on every request (never cached across requests).
+profile and the role it acts in (clinic/roles.py), and both kinds of permission in one query.
+What a user may do is unchanged: the same rows decide it, read again on every request (never
+cached across requests).
 """
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Q
+from django.db.models import Case, OuterRef, Q, Subquery, Value, When
+
+from clinic.roles import ROLE_PRECEDENCE, Role
 
 
 class StaffModelBackend(ModelBackend):
     def get_user(self, user_id):
+        role = (
+            Group.objects.filter(user=OuterRef("pk"), name__in=[r.value for r in ROLE_PRECEDENCE])
+            .order_by(
+                Case(*(When(name=r.value, then=Value(n)) for n, r in enumerate(ROLE_PRECEDENCE)))
+            )
+            .values("name")[:1]
+        )
         users = get_user_model()._default_manager.select_related("staff_profile")
-        user = users.filter(pk=user_id).first()
-        return user if user is not None and self.user_can_authenticate(user) else None
+        user = users.annotate(role_name=Subquery(role)).filter(pk=user_id).first()
+        if user is None or not self.user_can_authenticate(user):
+            return None
+        user._mesotrack_role = Role(user.role_name) if user.role_name else None
+        return user
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

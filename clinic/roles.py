@@ -10,19 +10,21 @@ class Role(models.TextChoices):
     CLINIC_ADMIN = "clinic admin", "Clinic admin"
 
 
+# A user in several role groups acts in the first of these.
+ROLE_PRECEDENCE = (Role.CLINIC_ADMIN, Role.CLINICIAN, Role.RECEPTION)
+
+
 def user_role(user) -> Role | None:
     """The role a user acts in; superusers act as clinic admins. Kept on the user object, which
-    lives for one request, so the middleware and the page's context ask the database once."""
+    lives for one request, so the middleware and the page's context ask the database once (the
+    authentication backend reads it with the user, clinic/backends.py)."""
     if not user.is_authenticated:
         return None
     if user.is_superuser:
         return Role.CLINIC_ADMIN
     if not hasattr(user, "_mesotrack_role"):
         names = {g.name for g in user.groups.all()}
-        user._mesotrack_role = next(
-            (r for r in (Role.CLINIC_ADMIN, Role.CLINICIAN, Role.RECEPTION) if r.value in names),
-            None,
-        )
+        user._mesotrack_role = next((r for r in ROLE_PRECEDENCE if r.value in names), None)
     return user._mesotrack_role
 
 

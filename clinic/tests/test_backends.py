@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from clinic.backends import StaffModelBackend
-from clinic.roles import Role
+from clinic.roles import Role, user_role
 from clinic.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,4 +50,22 @@ def test_the_user_comes_with_their_staff_profile(staff):
     user = StaffModelBackend().get_user(profile.user_id)
     with CaptureQueriesContext(connection) as queries:
         assert user.staff_profile.display_name == "Rosa Reception"
+    assert len(queries) == 0
+
+
+def test_the_user_comes_with_the_role_it_acts_in(staff):
+    admin_and_clinician = staff(Role.CLINICIAN).user
+    admin_and_clinician.groups.add(Group.objects.get(name=Role.CLINIC_ADMIN.value))
+    loaded = {
+        role: StaffModelBackend().get_user(staff(role).user_id)
+        for role in (Role.RECEPTION, Role.CLINICIAN)
+    }
+    both = StaffModelBackend().get_user(admin_and_clinician.pk)
+    none = StaffModelBackend().get_user(UserFactory().pk)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert user_role(loaded[Role.RECEPTION]) == Role.RECEPTION
+        assert user_role(loaded[Role.CLINICIAN]) == Role.CLINICIAN
+        assert user_role(both) == Role.CLINIC_ADMIN  # the first in precedence
+        assert user_role(none) is None
     assert len(queries) == 0

@@ -40,7 +40,7 @@ from sessions.tests.factories import (
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 # Session, user, permissions, access log, and one query per panel: the same at 1 and 50 rows.
 OUTCOMES_PAGE_QUERIES = 14
-CLINICAL_TAB_QUERIES = 21
+CLINICAL_TAB_QUERIES = 20
 
 
 @pytest.fixture(autouse=True)

@@ -29,7 +29,7 @@ PATIENT_PAGE_QUERIES = 15
 SESSION_PAGE_QUERIES = 15
 # The clinical tab shows eleven panels, each a query (lists, screenings, consents, chart, doses,
 # adverse events, the patient's report): more than the other pages, bounded all the same.
-CLINICAL_TAB_QUERIES = 21
+CLINICAL_TAB_QUERIES = 20
 
 
 @pytest.fixture(autouse=True)
