@@ -251,8 +251,8 @@ NEVER_TOLD = (
 def _never_told(*, session: TreatmentSession) -> bool:
     """The session's booking confirmation (its own, or its course's on an earlier session) or
     the reschedule notice that replaced it is still waiting, and nothing about the appointment
-    has reached the patient: a cancellation
-    notice would be about an appointment they never heard of. A session with no confirmation
+    has reached the patient: a cancellation notice would be about an appointment they never
+    heard of. A session with no confirmation
     row at all (booked before reminders, or imported) is not assumed unknown to them."""
     about = Q(session=session)
     if session.plan_id is not None:

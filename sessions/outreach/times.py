@@ -30,25 +30,27 @@ def appointment_time(*, at: datetime, clinic: Clinic, zone: ZoneInfo) -> Appoint
     )
 
 
-def when_long(time: AppointmentTime) -> str:
-    """ "Wednesday 25 November 2026 at 10:00", and when the patient is elsewhere
-    "… at 10:00 Europe/London time (05:00 America/New_York time, yours)"."""
+def _worded(time: AppointmentTime, *, day: str, yours: str) -> str:
+    """The clinic's time with `day` as its date format, then the patient's own in brackets.
+    `{d}` in `day` is the day of the month without a leading zero (strftime's %-d is not
+    portable); the patient's own date drops the year."""
     local = time.clinic_local
-    text = f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}"
+    text = f"{local.strftime(day).replace('{d}', str(local.day))} at {local:%H:%M}"
     if time.patient_local is None:
         return text
     own = time.patient_local
-    day = "" if own.date() == local.date() else f"{own:%A} {own.day} {own:%B} "
-    return f"{text} {time.clinic_zone} time ({day}{own:%H:%M} {time.patient_zone} time, yours)"
+    own_day = own.strftime(day.replace(" %Y", "")).replace("{d}", str(own.day))
+    own_day = "" if own.date() == local.date() else f"{own_day} "
+    return f"{text} {time.clinic_zone} time ({own_day}{own:%H:%M} {time.patient_zone} time{yours})"
+
+
+def when_long(time: AppointmentTime) -> str:
+    """ "Wednesday 25 November 2026 at 10:00", and when the patient is elsewhere
+    "… at 10:00 Europe/London time (05:00 America/New_York time, yours)"."""
+    return _worded(time, day="%A {d} %B %Y", yours=", yours")
 
 
 def when_short(time: AppointmentTime) -> str:
     """The SMS wording: "Wed 25 Nov at 10:00", or "… 10:00 Europe/London time
     (05:00 America/New_York time)"."""
-    local = time.clinic_local
-    text = f"{local:%a} {local.day} {local:%b} at {local:%H:%M}"
-    if time.patient_local is None:
-        return text
-    own = time.patient_local
-    day = "" if own.date() == local.date() else f"{own:%a} {own.day} {own:%b} "
-    return f"{text} {time.clinic_zone} time ({day}{own:%H:%M} {time.patient_zone} time)"
+    return _worded(time, day="%a {d} %b", yours="")
