@@ -74,7 +74,7 @@ def maintenance_contact(request, plan_id: int):
     plan = get_object_or_404(TreatmentPlan, pk=plan_id)
     form = ContactAttemptForm(request.POST)
     if form.is_valid():
-        contact_attempt_log(
+        attempt = contact_attempt_log(
             plan=plan,
             channel=form.cleaned_data["channel"],
             outcome=form.cleaned_data["outcome"],
@@ -85,7 +85,7 @@ def maintenance_contact(request, plan_id: int):
         messages.success(
             request,
             f"Contact attempt logged for {plan.patient.full_name}: "
-            f"{form.instance.get_outcome_display()}.",
+            f"{attempt.get_outcome_display()}.",
         )
     else:
         problems = "; ".join(f"{f}: {' '.join(e)}" for f, e in form.errors.items())
