@@ -18,9 +18,9 @@ from clinic.refusals import BookingRefused, OutreachRefused
 
 from ..booking.scheduling import session_book
 from ..models import (
+    ACTIVE_STATUSES,
     OfferStatus,
     ReminderKind,
-    SessionStatus,
     TreatmentSession,
     WaitlistOffer,
     WaitlistStatus,
@@ -133,7 +133,6 @@ def _tell_the_others(*, offer: WaitlistOffer, clinic: Clinic, now: datetime) -> 
 
 
 LIVE = (OfferStatus.OPEN, OfferStatus.ACCEPTED)
-BOOKED = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED)
 
 
 def waitlist_offers_pass_on(*, clinic: Clinic, now: datetime) -> int:
@@ -182,7 +181,7 @@ def _slot_taken(session: TreatmentSession) -> bool:
     return (
         TreatmentSession.objects.filter(
             Q(clinician_id=session.clinician_id) | Q(room_id=session.room_id),
-            status__in=BOOKED,
+            status__in=ACTIVE_STATUSES,  # what holds a slot, as the overlap rule counts
             starts_at__lt=session.ends_at,
             ends_at__gt=session.starts_at,
         )

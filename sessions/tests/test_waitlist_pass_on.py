@@ -8,7 +8,14 @@ import pytest
 import time_machine
 
 from patients.tests.factories import PatientFactory
-from sessions.models import OfferStatus, Reminder, ReminderKind, WaitlistOffer
+from sessions.models import (
+    OfferStatus,
+    Reminder,
+    ReminderKind,
+    SessionStatus,
+    TreatmentSession,
+    WaitlistOffer,
+)
 from sessions.outreach.waitlist import OFFERS_PER_SLOT
 from sessions.outreach.waitlist_actions import waitlist_offer_accept, waitlist_offers_pass_on
 from sessions.tasks import pass_on_unanswered_waitlist_offers
@@ -77,11 +84,14 @@ def test_a_list_exhausted_offers_nothing_more(open_clinic, line, freed, now):
     assert WaitlistOffer.objects.filter(freed_session=freed).count() == len(line)
 
 
+@pytest.mark.parametrize("status", [SessionStatus.SCHEDULED, SessionStatus.CHECKED_IN])
 def test_a_slot_reception_booked_meanwhile_is_not_passed_on(
-    open_clinic, clinician, room, line, freed, now
+    open_clinic, clinician, room, line, freed, now, status
 ):
+    # Booked for someone else, even one already checked in (a walk-in): the slot is held.
     expiry = now + timedelta(hours=open_clinic.waitlist_offer_hours)
-    book(open_clinic, clinician, room, PatientFactory(), freed.starts_at, expiry)
+    taken = book(open_clinic, clinician, room, PatientFactory(), freed.starts_at, expiry)
+    TreatmentSession.objects.filter(pk=taken.pk).update(status=status)
 
     assert waitlist_offers_pass_on(clinic=open_clinic, now=expiry) == 0
     assert offered(freed) == line[:3]
