@@ -77,6 +77,9 @@ def _imports() -> dict[str, list[tuple[str, int, bool]]]:
             id(inner)
             for node in ast.walk(tree)
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            # Except AppConfig.ready(): Django's documented place to connect signal receivers,
+            # whose modules import models and so cannot load before the app registry.
+            and not (path.name == "apps.py" and node.name == "ready")
             for inner in ast.walk(node)
         }
         edges[module] = [
