@@ -27,15 +27,20 @@ def pytest_collection_modifyitems(items):
     # Role groups, their permissions, screening rules and plan templates are rows created by
     # data migrations. A transactional test ends with a flush that would wipe them for every
     # later test, so each one restores the database as it found it.
+    # Tests that reach a transactional database through a fixture (live_server, the browser's
+    # page) need it as much as those marked transaction=True: with the suite split across
+    # processes they no longer all run last, so a flush would reach the tests after them.
     for item in items:
         marker = item.get_closest_marker("django_db")
-        if (
-            marker
-            and marker.kwargs.get("transaction")
-            and "serialized_rollback" not in marker.kwargs
-        ):
+        kwargs = dict(marker.kwargs) if marker else {}
+        through_fixture = {"live_server", "transactional_db"} & set(item.fixturenames)
+        if through_fixture and not kwargs.get("transaction"):
+            kwargs["transaction"] = True
+        if kwargs.get("transaction") and "serialized_rollback" not in kwargs:
             item.add_marker(
-                pytest.mark.django_db(*marker.args, **marker.kwargs, serialized_rollback=True),
+                pytest.mark.django_db(
+                    *(marker.args if marker else ()), **kwargs, serialized_rollback=True
+                ),
                 append=False,
             )
 
