@@ -43,13 +43,20 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} \
 		$(BIN)/honcho start -f Procfile -p $(PORT)
 
+# The suite runs in one process per core (pytest-xdist; TEST_PROCESSES=1 for one process); each
+# has its own test database, Redis database and cache folder (clinic/settings.py). --dist load
+# hands each process its tests in pytest-django's order, transactional tests last, so the flush
+# that ends one never empties the database under a later test in the same process.
+TEST_PROCESSES ?= auto
+XDIST := -n $(TEST_PROCESSES) --dist load
+
 test: $(STAMP)
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests, which counts as a failure." >&2; exit 1; fi; \
 	exit $$rc
 
 test-fast: $(STAMP)
-	@$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test-fast: pytest collected no tests, which counts as a failure." >&2; exit 1; fi; \
 	exit $$rc
 

@@ -17,6 +17,27 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+# `make test` runs the suite in parallel processes (pytest-xdist names them gw0, gw1…). Each gets
+# its own Redis database, cache folder and filesystem queue below, as pytest-django gives each its
+# own test database: otherwise one process's cache.clear() or queued task would reach another's.
+_TEST_PROCESS = env.str("PYTEST_XDIST_WORKER", default="")
+TEST_PROCESS_INDEX = int(_TEST_PROCESS[2:]) if _TEST_PROCESS[2:].isdigit() else None
+
+
+def _own_redis_database(url: str) -> str:
+    """The Redis URL with the database number moved on by the test process's index."""
+    if TEST_PROCESS_INDEX is None or not url.startswith(("redis://", "rediss://")):
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0) + TEST_PROCESS_INDEX
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+# Files the running processes share (the cache, the filesystem broker's folders).
+SHARED_DIR = VAR_DIR if TEST_PROCESS_INDEX is None else VAR_DIR / "test" / _TEST_PROCESS
+
 # The embedded mode runs on a developer's machine, so DEBUG defaults on; the Docker image and
 # .env.example turn it off. With DEBUG off a real SECRET_KEY is required (checked below).
 DEBUG = env.bool("DEBUG", default=True)
@@ -214,19 +235,19 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Celery -----------------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = _own_redis_database(env.str("CELERY_BROKER_URL", default="filesystem://"))
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "celery" / "queue"
+    _queue_dir = SHARED_DIR / "celery" / "queue"
     # The filesystem transport expects its folders to exist before the first message.
-    for _folder in (_queue_dir, VAR_DIR / "celery" / "processed"):
+    for _folder in (_queue_dir, SHARED_DIR / "celery" / "processed"):
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
-        "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "processed_folder": str(SHARED_DIR / "celery" / "processed"),
         "store_processed": False,
         # Broadcast (pidbox) messages; kombu's default is ./control, inside the checkout.
-        "control_folder": str(VAR_DIR / "celery" / "control"),
+        "control_folder": str(SHARED_DIR / "celery" / "control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -264,7 +285,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
+            "LOCATION": str(SHARED_DIR / "cache"),
         }
     }
 CELERY_BEAT_SCHEDULE = {
