@@ -11,9 +11,9 @@ than the rest of the page.
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import F, OuterRef, Subquery
 
-from clinic.models import Clinic, Room, StaffProfile, WorkingHours
+from clinic.models import Clinic, Room, StaffProfile
 from clinic.roles import Role
 from patients.models import Patient
 from sessions.booking.calendar import Paging, session_flags, session_position
@@ -208,6 +208,36 @@ def _covers(intervals: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(a <= start and end <= b for a, b in intervals)
 
 
+def _clinicians_at_work(
+    *, clinic: Clinic, days: list[date]
+) -> tuple[list[StaffProfile], dict[int, dict[date, list[tuple[int, int]]]]]:
+    """The clinic's clinicians by name, and each one's working intervals (minutes of the day) on
+    each of `days`. One query: the working hours are joined, a row per interval (a clinician
+    without any still comes once), rather than prefetched in a second round trip."""
+    clinicians: dict[int, StaffProfile] = {}
+    intervals: dict[int, list[tuple[int, int, int]]] = {}
+    rows = (
+        StaffProfile.objects.filter(clinic=clinic, role=Role.CLINICIAN)
+        .annotate(
+            hours_weekday=F("working_hours__weekday"),
+            hours_starts=F("working_hours__starts"),
+            hours_ends=F("working_hours__ends"),
+        )
+        .order_by("display_name", "pk")
+    )
+    for row in rows:
+        clinicians.setdefault(row.pk, row)
+        if row.hours_weekday is not None:
+            intervals.setdefault(row.pk, []).append(
+                (row.hours_weekday, _minutes(row.hours_starts), _minutes(row.hours_ends))
+            )
+    working = {
+        pk: {d: [(a, b) for w, a, b in intervals.get(pk, []) if w == d.weekday()] for d in days}
+        for pk in clinicians
+    }
+    return list(clinicians.values()), working
+
+
 def calendar_grid(
     *,
     clinic: Clinic,
@@ -223,23 +253,13 @@ def calendar_grid(
     first = anchor - timedelta(days=anchor.weekday()) if view == "week" else anchor
     last = first + timedelta(days=6 if view == "week" else 0)
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    clinicians = list(
-        StaffProfile.objects.filter(clinic=clinic, role=Role.CLINICIAN)
-        .prefetch_related(Prefetch("working_hours", queryset=WorkingHours.objects.all()))
-        .order_by("display_name")
-    )
+    clinicians, working = _clinicians_at_work(clinic=clinic, days=days)
     rooms = list(Room.objects.filter(clinic=clinic, is_active=True).order_by("name"))
     opening: dict[int, list[tuple[int, int]]] = {}
     for hours in clinic.opening_hours.all():
         opening.setdefault(hours.weekday, []).append(
             (_minutes(hours.opens), _minutes(hours.closes))
         )
-    working = {
-        c.pk: {
-            d: [(_minutes(h.starts), _minutes(h.ends)) for h in c.working_hours_on(d)] for d in days
-        }
-        for c in clinicians
-    }
 
     clinician = None
     if view == "week":

@@ -165,6 +165,23 @@ def test_the_patient_filter_counts_matches_and_greys_the_others(
     assert page.count("cg-other") == 1
 
 
+def test_a_clinician_comes_once_whatever_their_working_hours(client_as, open_clinic, staff, room):
+    split = staff(Role.CLINICIAN, display_name="Dr Lunch Break")
+    WorkingHoursFactory(staff=split, weekday=0, starts=time(9), ends=time(12))
+    WorkingHoursFactory(staff=split, weekday=0, starts=time(13), ends=time(17))
+    staff(Role.CLINICIAN, display_name="Dr No Hours")
+
+    page = client_as(Role.RECEPTION).get("/calendar/?date=2026-11-23").content.decode()
+    html = page.split('data-testid="calendar-grid"')[1].split("</table>")[0]
+
+    assert re.findall(r'<th scope="col">([^<]+)</th>', html) == ["Dr Lunch Break"]
+    options = re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', page)
+    assert options == ["Dr Lunch Break", "Dr No Hours"]
+    times = [link.split("time=")[1] for link in free_links(html)]
+    # 45-minute sessions: the last before lunch starts 11:15, the first after it 13:00.
+    assert "11:15" in times and "11:30" not in times and "12:45" not in times and "13:00" in times
+
+
 def blocks(html) -> list[str]:
     """Each session block's markup, from its <a> to its </a>."""
     return re.findall(r'<a class="cg-block[^>]*data-testid="grid-session">.*?</a>', html, re.S)
