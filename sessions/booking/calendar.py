@@ -6,6 +6,7 @@ A fixed number of queries whatever the number of sessions (tested at 5 and 100).
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 
 from django.db.models import Q
 
@@ -34,9 +35,11 @@ class CalendarEntry:
     @property
     def position(self) -> str:
         plan = self.session.plan
-        if plan is None or self.session.sequence is None:
+        if plan is None:
             return ""
-        return f"session {self.session.sequence} of {plan.number_of_sessions}"
+        return session_position(
+            sequence=self.session.sequence, number_of_sessions=plan.number_of_sessions
+        )
 
 
 @dataclass
@@ -73,7 +76,23 @@ class Calendar(Paging):
     room: Room | None
 
 
-def session_flags(session: TreatmentSession) -> list[str]:
+def session_position(*, sequence: int | None, number_of_sessions: int | None) -> str:
+    """Where a course session falls in its plan ("session 2 of 6"); empty outside a course."""
+    if sequence is None or number_of_sessions is None:
+        return ""
+    return f"session {sequence} of {number_of_sessions}"
+
+
+class FlaggedSession(Protocol):
+    """What the flags read: a TreatmentSession, or the calendar grid's lighter row."""
+
+    status: str
+    needs_screening: bool
+    is_protocol_deviation: bool
+    interval_override_reason: str
+
+
+def session_flags(session: FlaggedSession) -> list[str]:
     flags = []
     if session.needs_screening:
         flags.append("Screen before treatment")

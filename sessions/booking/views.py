@@ -32,6 +32,7 @@ from sessions.booking.forms import (
     StopPlanForm,
 )
 from sessions.booking.grid import calendar_grid
+from sessions.booking.grid_html import grid_body_html
 from sessions.booking.plans import plan_complete, plan_course, plan_create, plan_progress, plan_stop
 from sessions.booking.scheduling import BookingRefused
 from sessions.models import TreatmentPlan, TreatmentSession
@@ -87,7 +88,8 @@ def calendar(request):
             now=timezone.now(),
             patient_query=request.GET.get("patient", "")[:100],
         )
-        return render(request, "sessions/calendar_grid.html", {"grid": board})
+        body = grid_body_html(board, can_book=request.user.has_perm(BOOK))
+        return render(request, "sessions/calendar_grid.html", {"grid": board, "grid_body": body})
     board = calendar_build(
         clinic=request.clinic,
         anchor=anchor,

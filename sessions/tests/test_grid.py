@@ -6,14 +6,16 @@ from datetime import time, timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from clinic.roles import Role
 from clinic.tests.factories import RoomFactory, WorkingHoursFactory
+from patients.tests.factories import PatientFactory, UserFactory
 from sessions.models import SessionKind, SessionStatus
 from sessions.tests.conftest import MONDAY, at
-from sessions.tests.factories import TreatmentSessionFactory
+from sessions.tests.factories import TreatmentPlanFactory, TreatmentSessionFactory
 
 
 @pytest.fixture(autouse=True)
@@ -161,6 +163,108 @@ def test_the_patient_filter_counts_matches_and_greys_the_others(
 
     assert "1 session for “patel” on this day" in page
     assert page.count("cg-other") == 1
+
+
+def test_a_clinician_comes_once_whatever_their_working_hours(client_as, open_clinic, staff, room):
+    split = staff(Role.CLINICIAN, display_name="Dr Lunch Break")
+    WorkingHoursFactory(staff=split, weekday=0, starts=time(9), ends=time(12))
+    WorkingHoursFactory(staff=split, weekday=0, starts=time(13), ends=time(17))
+    staff(Role.CLINICIAN, display_name="Dr No Hours")
+
+    page = client_as(Role.RECEPTION).get("/calendar/?date=2026-11-23").content.decode()
+    html = page.split('data-testid="calendar-grid"')[1].split("</table>")[0]
+
+    assert re.findall(r'<th scope="col">([^<]+)</th>', html) == ["Dr Lunch Break"]
+    options = re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', page)
+    assert options == ["Dr Lunch Break", "Dr No Hours"]
+    times = [link.split("time=")[1] for link in free_links(html)]
+    # 45-minute sessions: the last before lunch starts 11:15, the first after it 13:00.
+    assert "11:15" in times and "11:30" not in times and "12:45" not in times and "13:00" in times
+
+
+def blocks(html) -> list[str]:
+    """Each session block's markup, from its <a> to its </a>."""
+    return re.findall(r'<a class="cg-block[^>]*data-testid="grid-session">.*?</a>', html, re.S)
+
+
+def test_a_block_shows_patient_time_status_course_room_and_flags_and_opens_the_session(
+    client_as, open_clinic, clinician, room, patient
+):
+    plan = TreatmentPlanFactory(patient=patient, number_of_sessions=6)
+    session = TreatmentSessionFactory(
+        plan=plan,
+        sequence=2,
+        patient=patient,
+        clinician=clinician,
+        room=room,
+        starts_at=at(open_clinic, 2026, 11, 24, 10),
+        needs_screening=True,
+    )
+
+    html = grid_of(client_as(Role.RECEPTION), f"view=week&clinician={clinician.pk}")
+
+    [block] = blocks(html)
+    assert f'href="/sessions/{session.pk}/"' in block
+    assert "status-scheduled kind-treatment" in block
+    assert "10:00–10:45" in block and "<strong>Priya Patel</strong>" in block
+    assert "Scheduled · session 2 of 6 · Treatment room 1" in block
+    assert '<span class="cg-flag">Screen before treatment</span>' in block
+    assert "Unconfirmed" not in block  # the status says so already
+
+
+def test_the_day_by_room_names_the_clinician_and_a_session_outside_a_course_its_kind(
+    client_as, open_clinic, clinician, room
+):
+    TreatmentSessionFactory(
+        clinician=clinician,
+        room=room,
+        starts_at=at(open_clinic, 2026, 11, 23, 10),
+        kind=SessionKind.ASSESSMENT,
+        status=SessionStatus.CONFIRMED,
+    )
+
+    [block] = blocks(grid_of(client_as(Role.RECEPTION), "by=room"))
+
+    assert "Confirmed · Assessment · Dr Nadia Noor" in block
+
+
+def test_an_anonymised_patient_shows_only_by_study_id(client_as, open_clinic, clinician, room):
+    patient = PatientFactory(
+        given_name="Hidden", anonymised_at=MONDAY - timedelta(days=1), study_id="S-0042"
+    )
+    TreatmentSessionFactory(
+        patient=patient, clinician=clinician, room=room, starts_at=at(open_clinic, 2026, 11, 23, 10)
+    )
+
+    [block] = blocks(grid_of(client_as(Role.RECEPTION)))
+
+    assert "Anonymised patient S-0042" in block and "Hidden" not in block
+
+
+def test_names_on_the_grid_are_escaped(client_as, open_clinic, staff, room):
+    doctor = staff(Role.CLINICIAN, display_name="Dr <b>Bold</b> & Co")
+    WorkingHoursFactory(staff=doctor, weekday=0, starts=time(9), ends=time(17))
+    patient = PatientFactory(given_name="<script>alert(1)</script>", family_name="O'Neil")
+    TreatmentSessionFactory(
+        patient=patient, clinician=doctor, room=room, starts_at=at(open_clinic, 2026, 11, 23, 10)
+    )
+
+    html = grid_of(client_as(Role.RECEPTION))
+
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; O&#x27;Neil" in html
+    assert 'aria-label="Book Dr &lt;b&gt;Bold&lt;/b&gt; &amp; Co, Treatment room 1' in html
+
+
+def test_without_the_booking_permission_free_times_are_not_links(
+    client, open_clinic, clinician, room
+):
+    viewer = UserFactory()
+    viewer.user_permissions.add(Permission.objects.get(codename="view_treatmentsession"))
+    client.force_login(viewer)
+
+    html = grid_of(client)
+
+    assert html.count('class="cg-free"') > 0 and "free-slot" not in html
 
 
 def test_the_grid_query_count_is_the_same_for_5_and_100_sessions(
