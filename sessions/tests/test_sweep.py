@@ -51,13 +51,31 @@ def test_an_sms_reminder_renders_only_its_text(open_clinic, clinician, room):
     assert (message.subject, message.text, message.html, message.ics) == ("", "", "", None)
 
 
-def test_an_email_reminder_has_its_parts_and_the_invitation(open_clinic, clinician, room):
+def test_an_email_reminder_has_its_parts_and_no_invitation(open_clinic, clinician, room):
+    # The booking confirmation put the appointment in the patient's calendar (same UID), and the
+    # link page offers it again: a reminder the day before changes nothing there.
     (reminder,) = _due(clinician, room, 1)
 
     message = render_reminder(reminder=reminder, clinic=open_clinic, now=MONDAY)
 
     assert message.subject and "/r/" in message.text and "<" in message.html
+    assert message.ics is None
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [ReminderKind.BOOKING_CONFIRMATION, ReminderKind.RESCHEDULE, ReminderKind.CANCELLATION],
+)
+def test_an_email_that_books_moves_or_cancels_an_appointment_carries_the_invitation(
+    open_clinic, clinician, room, kind
+):
+    (reminder,) = _due(clinician, room, 1)
+    reminder.kind = kind
+
+    message = render_reminder(reminder=reminder, clinic=open_clinic, now=MONDAY)
+
     assert b"BEGIN:VEVENT" in message.ics
+    assert f"UID:session-{reminder.session_id}@".encode() in message.ics
 
 
 @pytest.mark.parametrize("count", [1, 40])
