@@ -1,5 +1,6 @@
 """The sweep's cost per reminder: what it renders, how it marks, how it issues links."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -79,14 +80,14 @@ def test_an_email_that_books_moves_or_cancels_an_appointment_carries_the_invitat
 
 
 @pytest.mark.parametrize("count", [1, 40])
-def test_a_sweep_costs_one_query_per_reminder_beyond_a_fixed_few(
+def test_a_sweeps_queries_do_not_grow_with_its_reminders(
     open_clinic, clinician, room, count, django_assert_max_num_queries
 ):
     _due(clinician, room, count)
 
-    # The one per reminder is its own "sending" mark when its send begins; rendering, links and
-    # the "sent" marks cost nothing per row.
-    with django_assert_max_num_queries(19 + count):
+    # Up to a group (50) costs the same as one: the "sending" marks are one commit for the
+    # group, and rendering, links and the "sent" marks cost nothing per row.
+    with django_assert_max_num_queries(22):
         result = sweep.dispatch_due_reminders(now=MONDAY)
 
     assert result.sent == count == len(mail.outbox)
@@ -103,8 +104,8 @@ def test_a_row_that_became_unknown_before_the_batch_was_marked_stays_unknown(
     first, second = _due(clinician, room, 2)
     claimed = sweep.claim_due_reminders(now=MONDAY, limit=10)
     marks = sweep.SentMarks()
+    assert sweep.group_begin(reminders=claimed, now=MONDAY, clinic=open_clinic).sending == claimed
     for reminder in claimed:
-        assert sweep.send_begin(reminder=reminder, now=MONDAY)
         marks.add(reminder, f"provider-{reminder.pk}")
     # the lease ran out on the second one while the batch was still being sent
     Reminder.objects.filter(pk=second.pk).update(status=ReminderStatus.UNKNOWN)
@@ -118,28 +119,84 @@ def test_a_row_that_became_unknown_before_the_batch_was_marked_stays_unknown(
     assert (second.status, second.provider_id) == ("unknown", "")
 
 
-def _sweep_queries(*, batch_size: int) -> tuple[int, int]:
-    """(the per-row "sending" marks, every other query) of one sweep."""
-    with CaptureQueriesContext(connection) as captured:
-        result = sweep.dispatch_due_reminders(now=MONDAY, batch_size=batch_size, mark_every=10)
-    begins = [q for q in captured.captured_queries if "SET status = %s" in q["sql"]]
-    begins += [q for q in captured.captured_queries if "SET status = 'sending'" in q["sql"]]
-    assert result.sent == len(begins)
-    return len(begins), len(captured.captured_queries) - len(begins)
+BEGIN = re.compile(r"""SET "?status"? = 'sending'""")
+MARK_SENT = re.compile(r"""SET "?status"? = 'sent'""")
 
 
 @pytest.mark.parametrize("count", [10, 40])
-def test_beyond_its_sending_marks_a_sweep_costs_a_constant_per_batch(
-    open_clinic, clinician, room, count
-):
-    # given: `count` due emails, claimed 10 to a batch and marked sent 10 at a time
+def test_a_sweep_begins_and_marks_its_rows_a_group_at_a_time(open_clinic, clinician, room, count):
+    # given: `count` due emails, claimed 10 to a batch and sent in groups of 5
     _due(clinician, room, count)
 
-    begins, others = _sweep_queries(batch_size=10)
+    with CaptureQueriesContext(connection) as captured:
+        result = sweep.dispatch_due_reminders(now=MONDAY, batch_size=10, mark_every=5)
 
-    # then: one "sending" mark per reminder (its own commit, so a killed worker never leaves an
-    # untried row `sending`), and everything else (claim, links, rendering, "sent" marks) a
-    # fixed few per batch of 10, whatever the patients, sessions or links behind them
-    batches = count // 10
-    assert begins == count
-    assert others <= 11 + 10 * batches
+    # then: one "sending" and one "sent" statement per group of 5, never one per reminder, and
+    # everything else (claim, links, rendering) a fixed few per batch of 10, whatever the
+    # patients, sessions or links behind them
+    statements = [q["sql"] for q in captured.captured_queries]
+    groups, batches = count // 5, count // 10
+    assert result.sent == count
+    assert len([s for s in statements if BEGIN.search(s)]) == groups
+    assert len([s for s in statements if MARK_SENT.search(s)]) == groups
+    assert len(statements) <= 11 + 6 * batches + 8 * groups
+
+
+def test_a_worker_killed_mid_group_leaves_only_that_group_to_the_lease(
+    open_clinic, clinician, room
+):
+    # given: five due reminders claimed by a worker that began a group of two and was killed
+    reminders = _due(clinician, room, 5)
+    claimed = sweep.claim_due_reminders(now=MONDAY, limit=10)
+    begun = sweep.group_begin(reminders=claimed[:2], now=MONDAY, clinic=open_clinic).sending
+    assert begun == reminders[:2]
+
+    # when: the next sweeps run once the claim has lapsed, then once the lease has run out
+    after_claim = sweep.dispatch_due_reminders(now=MONDAY + timedelta(minutes=3))
+    after_lease = sweep.dispatch_due_reminders(now=MONDAY + timedelta(minutes=11))
+    sweep.dispatch_due_reminders(now=MONDAY + timedelta(hours=2))
+
+    # then: the three never begun went out once; the begun group is unknown and never sent
+    assert (after_claim.sent, after_claim.unknown) == (3, 0)
+    assert (after_lease.sent, after_lease.unknown) == (0, 2)
+    statuses = [Reminder.objects.get(pk=r.pk).status for r in reminders]
+    assert statuses == [ReminderStatus.UNKNOWN] * 2 + [ReminderStatus.SENT] * 3
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(r.patient.email for r in reminders[2:])
+
+
+class SteppedClock:
+    """The sweep's monotonic clock, moved on by the test."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_a_sweep_out_of_time_mid_group_hands_back_the_rows_it_began_but_never_tried(
+    open_clinic, clinician, room, monkeypatch
+):
+    # given: three due emails in one group, and a provider so slow the first uses the budget
+    reminders = _due(clinician, room, 3)
+    clock = SteppedClock()
+    monkeypatch.setattr(sweep, "monotonic_clock", clock)
+    real_deliver = sweep.deliver_message
+
+    def slow(**kwargs):
+        clock.now += 60
+        return real_deliver(**kwargs)
+
+    monkeypatch.setattr(sweep, "deliver_message", slow)
+
+    # when
+    result = sweep.dispatch_due_reminders(now=MONDAY, budget_seconds=40)
+
+    # then: the first went out; the two begun with it are pending again, claim released, so the
+    # very next sweep sends them instead of the lease turning them unknown
+    assert result.sent == 1
+    rows = [Reminder.objects.get(pk=r.pk) for r in reminders]
+    assert [(r.status, r.claimed_at) for r in rows[1:]] == [(ReminderStatus.PENDING, None)] * 2
+    monkeypatch.setattr(sweep, "deliver_message", real_deliver)
+    assert sweep.dispatch_due_reminders(now=MONDAY + timedelta(minutes=1)).sent == 2
+    assert len(mail.outbox) == 3
