@@ -282,7 +282,8 @@ def group_begin(*, reminders: list[Reminder], now: datetime, clinic: Clinic) -> 
     rows = Reminder.objects.filter
     with transaction.atomic():
         # Locked, so a booking change cannot cancel a row between this read and the writes
-        # below; on SQLite the transaction's write lock does the same.
+        # below (in id order, so two writers meet the rows in the same order and cannot
+        # deadlock); on SQLite the transaction's write lock does the same.
         ours = set(
             rows(
                 pk__in=[r.pk for r in reminders],
@@ -290,6 +291,7 @@ def group_begin(*, reminders: list[Reminder], now: datetime, clinic: Clinic) -> 
                 claimed_at__in=claims,
             )
             .select_for_update()
+            .order_by("pk")
             .values_list("pk", flat=True)
         )
         for until, ids in quiet.items():

@@ -1,13 +1,14 @@
 """The sweep's cost per reminder: what it renders, how it marks, how it issues links."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from patients.models import Patient
 from patients.tests.factories import PatientFactory
 from sessions.models import PatientLink, Reminder, ReminderKind, ReminderStatus, TreatmentSession
 from sessions.outreach import sweep
@@ -200,3 +201,50 @@ def test_a_sweep_out_of_time_mid_group_hands_back_the_rows_it_began_but_never_tr
     monkeypatch.setattr(sweep, "deliver_message", real_deliver)
     assert sweep.dispatch_due_reminders(now=MONDAY + timedelta(minutes=1)).sent == 2
     assert len(mail.outbox) == 3
+
+
+def test_a_group_judges_each_of_its_rows_before_any_is_sent(
+    open_clinic, clinician, room, monkeypatch
+):
+    # given: four due emails in one group: a patient in quiet hours until 09:00, an appointment
+    # that has started, a patient who opted out of email, and one that may go
+    quiet, started, opted_out, sendable = _due(clinician, room, 4)
+    Patient.objects.filter(pk=quiet.patient_id).update(
+        quiet_hours_start=time(7), quiet_hours_end=time(9)
+    )
+    TreatmentSession.objects.filter(pk=started.session_id).update(
+        starts_at=MONDAY - timedelta(minutes=5), ends_at=MONDAY + timedelta(minutes=40)
+    )
+    Patient.objects.filter(pk=opted_out.patient_id).update(email_opt_out_at=CONSENTED)
+    delivered = []
+
+    def provider(*, reminder, message, clinic):
+        delivered.append(reminder.pk)
+        return f"fake-{reminder.pk}"
+
+    monkeypatch.setattr(sweep, "deliver_message", provider)
+
+    # when
+    result = sweep.dispatch_due_reminders(now=MONDAY)
+
+    # then: only the one that may go reached the provider; each other ended as its own rule says
+    assert delivered == [sendable.pk]
+    assert (result.sent, result.quiet, result.expired, result.cancelled) == (1, 1, 1, 1)
+    rows = Reminder.objects.in_bulk()
+    assert (rows[quiet.pk].status, rows[quiet.pk].send_after, rows[quiet.pk].claimed_at) == (
+        ReminderStatus.PENDING,
+        MONDAY + timedelta(hours=1),
+        None,
+    )
+    assert (rows[started.pk].status, rows[started.pk].last_error) == (
+        ReminderStatus.EXPIRED,
+        "The appointment had started before this could be sent.",
+    )
+    assert (rows[opted_out.pk].status, rows[opted_out.pk].last_error) == (
+        ReminderStatus.CANCELLED,
+        "The patient opted out of email.",
+    )
+    assert (rows[sendable.pk].status, rows[sendable.pk].provider_id) == (
+        ReminderStatus.SENT,
+        f"fake-{sendable.pk}",
+    )
