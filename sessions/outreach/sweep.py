@@ -252,15 +252,16 @@ class GroupStart:
 
 
 def group_begin(*, reminders: list[Reminder], now: datetime, clinic: Clinic) -> GroupStart:
-    """Begin the send of a group of rows this sweep claimed, in one commit.
+    """Begin the send of a group of rows this sweep claimed: the ones that may go turn
+    `sending` in one conditional UPDATE, its own commit, before any of them is sent.
 
     Each row is judged first: inside the patient's quiet hours it is handed back due at their
-    end; expired, cancelled or refused it ends so, with the reason; the rest turn `sending`.
-    Every change is conditional on the row being still `pending` under this sweep's claim,
-    read under lock in the same transaction: a row a booking change cancelled meanwhile, or
-    whose claim lapsed and another sweep took, is left alone and is in neither list. That
-    condition is what makes a send exactly-once: only the sweep whose claim still stands moves
-    a row to `sending`, and only a row it moved is sent."""
+    end; expired, cancelled or refused it ends so, with the reason (one UPDATE per reason).
+    Every change is conditional on the row being still `pending` under this sweep's claim, in
+    the UPDATE itself: a row a booking change cancelled meanwhile, or whose claim lapsed and
+    another sweep took, is left alone and is in neither result. That condition is what makes a
+    send exactly-once: only the sweep whose claim still stands moves a row to `sending`, and
+    only a row it moved is sent."""
     claims = {r.claimed_at for r in reminders}
     if not reminders or None in claims:
         # Rows never claimed are nothing to begin.
@@ -279,54 +280,67 @@ def group_begin(*, reminders: list[Reminder], now: datetime, clinic: Clinic) -> 
             continue
         to_send.append(reminder)
     start = GroupStart()
-    rows = Reminder.objects.filter
-    with transaction.atomic():
-        # Locked, so a booking change cannot cancel a row between this read and the writes
-        # below (in id order, so two writers meet the rows in the same order and cannot
-        # deadlock); on SQLite the transaction's write lock does the same.
-        ours = set(
-            rows(
-                pk__in=[r.pk for r in reminders],
-                status=ReminderStatus.PENDING,
-                claimed_at__in=claims,
-            )
-            .select_for_update()
-            .order_by("pk")
-            .values_list("pk", flat=True)
+    # Each UPDATE is its own commit: the ones ending rows first (rare), then the one that
+    # begins the sends, committed before any of them is made.
+    ours = Reminder.objects.filter(status=ReminderStatus.PENDING, claimed_at__in=claims)
+    for until, ids in quiet.items():
+        start.settled["quiet"] += ours.filter(pk__in=ids).update(
+            send_after=until, claimed_at=None, updated_at=now
         )
-        for until, ids in quiet.items():
-            if taken := ours.intersection(ids):
-                rows(pk__in=taken).update(send_after=until, claimed_at=None, updated_at=now)
-                start.settled["quiet"] += len(taken)
-        for (status, reason), ids in skipped.items():
-            if taken := ours.intersection(ids):
-                rows(pk__in=taken).update(status=status, last_error=reason, updated_at=now)
-                start.settled[str(status)] += len(taken)
-        start.sending = [r for r in to_send if r.pk in ours]
-        if start.sending:
-            rows(pk__in=[r.pk for r in start.sending]).update(
-                status=ReminderStatus.SENDING, claimed_at=now, updated_at=now
-            )
+    for (status, reason), ids in skipped.items():
+        start.settled[str(status)] += ours.filter(pk__in=ids).update(
+            status=status, last_error=reason, updated_at=now
+        )
+    stamp = connection.ops.adapt_datetimefield_value
+    began = _update_returning_ids(
+        ids=[r.pk for r in to_send],
+        assignments="status = %s, claimed_at = %s, updated_at = %s",
+        params=[ReminderStatus.SENDING.value, stamp(now), stamp(now)],
+        condition=f"status = %s AND claimed_at IN ({', '.join(['%s'] * len(claims))})",
+        condition_params=[ReminderStatus.PENDING.value, *(stamp(c) for c in claims)],
+    )
+    start.sending = [r for r in to_send if r.pk in began]
     for reminder in start.sending:
         reminder.status, reminder.claimed_at = ReminderStatus.SENDING, now
     return start
 
 
+def _update_returning_ids(
+    *, ids: list[int], assignments: str, params: list, condition: str, condition_params: list
+) -> set[int]:
+    """`UPDATE … SET <assignments> WHERE id IN (ids) AND <condition>`; returns the ids it
+    changed. One statement (`RETURNING id`), so one commit, where the database has it, as
+    PostgreSQL and SQLite 3.35+ do; else a read, then the write, in one transaction (on SQLite
+    an IMMEDIATE one, so no other writer comes in between).
+
+    Written out rather than built by the ORM, which has no UPDATE … RETURNING: the sweep runs
+    two of these per group, and on a busy machine each round trip to the database costs more
+    than the rows' own work."""
+    if not ids:
+        return set()
+    table = connection.ops.quote_name(Reminder._meta.db_table)
+    where = f"id IN ({', '.join(['%s'] * len(ids))}) AND {condition}"
+    with connection.cursor() as cursor:
+        if connection.features.can_return_columns_from_insert:  # the same release as UPDATE's
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} WHERE {where} RETURNING id",  # noqa: S608
+                [*params, *ids, *condition_params],
+            )
+            return {row[0] for row in cursor.fetchall()}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE {where}", [*ids, *condition_params])  # noqa: S608
+        taken = [row[0] for row in cursor.fetchall()]
+        if taken:
+            listed = ", ".join(["%s"] * len(taken))
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} WHERE id IN ({listed})",  # noqa: S608
+                [*params, *taken],
+            )
+    return set(taken)
+
+
 def backoff(*, attempts: int) -> timedelta:
     return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
-
-
-def _sent_sql(count: int) -> str:
-    # Written out rather than built by the ORM: a Case/When of one branch per row cost as much
-    # to compile as the database took to run it.
-    table = connection.ops.quote_name(Reminder._meta.db_table)
-    branches = " ".join(["WHEN %s THEN %s"] * count)
-    listed = ", ".join(["%s"] * count)
-    return (
-        f"UPDATE {table} SET status = %s, sent_at = %s, "  # noqa: S608 - our own table name
-        f"provider_id = CASE id {branches} END, attempts = attempts + 1, last_error = '', "
-        f"updated_at = %s WHERE id IN ({listed})"
-    )
 
 
 class SentMarks:
@@ -351,21 +365,25 @@ class SentMarks:
             return []
         ids = list(self.provider_ids)
         stamp = connection.ops.adapt_datetimefield_value
-        with transaction.atomic():
-            # The same guard as _finish, for the whole group: rows still ours, locked first so
-            # a lease sweep cannot turn one unknown between the read and the write.
-            still = list(
-                Reminder.objects.select_for_update()
-                .filter(pk__in=ids, status=ReminderStatus.SENDING)
-                .values_list("pk", flat=True)
-            )
-            if still:
-                branches = [v for pk in still for v in (pk, self.provider_ids[pk])]
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        _sent_sql(len(still)),
-                        [ReminderStatus.SENT.value, stamp(now), *branches, stamp(now), *still],
-                    )
+        # The same guard as _finish, for the whole group: only rows still `sending` (the lease
+        # may have turned one unknown meanwhile) are marked. The provider ids are a plain CASE:
+        # an ORM Case/When of one branch per row cost as much to compile as to run.
+        still = _update_returning_ids(
+            ids=ids,
+            assignments=(
+                "status = %s, sent_at = %s, provider_id = CASE id "
+                + " ".join(["WHEN %s THEN %s"] * len(ids))
+                + " END, attempts = attempts + 1, last_error = '', updated_at = %s"
+            ),
+            params=[
+                ReminderStatus.SENT.value,
+                stamp(now),
+                *(v for pk in ids for v in (pk, self.provider_ids[pk])),
+                stamp(now),
+            ],
+            condition="status = %s",
+            condition_params=[ReminderStatus.SENDING.value],
+        )
         self.provider_ids.clear()
         lapsed = sorted(set(ids) - set(still))
         for pk in lapsed:

@@ -901,8 +901,7 @@ def test_a_sweep_of_a_thousand_due_reminders_keeps_its_queries_per_batch_bounded
     batches = 1000 // batch + 1  # the last claim finds nothing
     groups = 1000 // sweep.MARK_EVERY
     # Per batch: the claim (savepoints, select, update, fetch, links prefetch). Per group: the
-    # conditional mark-sending as its sends begin and the conditional mark-sent (savepoints,
-    # the locked read, the update). Nothing per reminder. Plus a constant for leases and the
-    # periodic prompts.
-    per_batch, per_group = 7, 8
+    # conditional mark-sending as its sends begin and the conditional mark-sent, one UPDATE
+    # each. Nothing per reminder. Plus a constant for leases and the periodic prompts.
+    per_batch, per_group = 7, 2
     assert len(queries) <= 20 + per_batch * batches + per_group * groups
