@@ -1,5 +1,6 @@
 """What a reminder says: the template context, the rendered subject, text, HTML and SMS, and
-the .ics invitation attached to appointment emails. Nothing here sends or changes a row."""
+the .ics invitation attached to the emails that book, move or cancel an appointment. Nothing
+here sends or changes a row."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -185,7 +186,8 @@ def appointment_ics(
 
 def render_reminder(*, reminder: Reminder, clinic: Clinic, now: datetime) -> Message:
     """What the reminder's own channel sends, and nothing more: an SMS is one short text; an
-    email is a subject, a text and an HTML part, with an .ics for appointments."""
+    email is a subject, a text and an HTML part, with an .ics when it books, moves or cancels an
+    appointment (ICS_KINDS)."""
     context = reminder_context(reminder=reminder, clinic=clinic, now=now)
     base = f"reminders/{reminder.kind}"
     if reminder.channel == Channel.SMS:

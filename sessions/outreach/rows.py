@@ -40,10 +40,11 @@ APPOINTMENT_KINDS = (
 )
 EXPIRING_KINDS = (*APPOINTMENT_KINDS, ReminderKind.CANCELLATION)
 BOOKED = (SessionStatus.SCHEDULED, SessionStatus.CONFIRMED)
-# Emails about an appointment carry an .ics so the patient's calendar follows the booking.
+# Emails that put an appointment in the patient's calendar, move it or cancel it carry an .ics
+# (one UID per session, so each updates the same entry). A plain reminder before the visit does
+# not: the confirmation already added the entry, and the patient's link page offers it again.
 ICS_KINDS = (
     ReminderKind.BOOKING_CONFIRMATION,
-    ReminderKind.APPOINTMENT,
     ReminderKind.RESCHEDULE,
     ReminderKind.CANCELLATION,
 )

@@ -1,28 +1,39 @@
 """The sending sweep: beat runs `dispatch_due_reminders` every minute.
 
-It marks stale leases `unknown`, adds the periodic prompts, then claims due rows (SKIP LOCKED on
-PostgreSQL, the IMMEDIATE transaction on SQLite) by stamping `claimed_at`, commits, and sends
-them one by one: each row turns `sending` only when its own send begins (a conditional update
-in its own commit), and `sent` with the others of its group of MARK_EVERY (one conditional
-UPDATE). A row that reaches the sweep inside the patient's quiet hours, judged with the hours
-they have now, is handed back due at their end instead of being sent. A claimed row whose send
-never began stays `pending`: its claim lapses after CLAIM_SECONDS and the next sweep takes it,
-so a worker killed mid-batch strands nothing it had not tried. A row still `sending` after the
-lease becomes `unknown` and is never resent automatically: the provider may have delivered it,
-and a patient texted twice is the failure mode this design exists to avoid. Never Celery
-eta/countdown.
+It marks stale leases `unknown`, cancels the rows of patients whose processing is restricted,
+adds the periodic prompts, then claims due rows (SKIP LOCKED on PostgreSQL, the IMMEDIATE
+transaction on SQLite) by stamping `claimed_at`, commits, and works through them in groups of
+MARK_EVERY. A group begins in one commit (`group_begin`): each row is judged first, with what the
+claim read and the sweep's clock: one inside the patient's quiet hours (the hours they have now)
+is handed back due at their end; one whose appointment started, was cancelled or whose patient
+may no longer be messaged on its channel ends expired or cancelled, with the reason. The rest
+turn `sending` in one conditional UPDATE that takes only rows still `pending` under this sweep's
+claim, so a row a booking change cancelled (or another sweep took) after the claim is never
+sent. Then each row that turned `sending` is sent, and the group is marked `sent` in one
+conditional UPDATE (SentMarks) before the next group begins. A booking changed after its row's
+group began finds the row `sending`, counts it as possibly told (rows.MAY_HAVE_REACHED) and
+queues its own notice: the window is one group's sends, not one row's.
+
+A worker killed mid-group leaves that group `sending`, sent or not: after the lease those rows
+become `unknown` and are never resent automatically, since the provider may have delivered them
+and a patient texted twice is the failure mode this design exists to avoid. That is at most
+MARK_EVERY rows, as many as the rows a per-row begin left sent but not yet marked. The claimed
+rows of later groups are still `pending`: their claim lapses after CLAIM_SECONDS and the next
+sweep takes them. A sweep that stops on its own (its time budget, a soft time limit, an error)
+hands back at once every row it claimed or began but did not try. Never Celery eta/countdown.
 """
 
 import logging
 import time as monotonic_clock
 import traceback
-from dataclasses import dataclass, fields
+from collections import Counter
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import Case, CharField, F, Prefetch, Q, Value, When
+from django.db.models import Prefetch, Q
 
 from clinic.models import Clinic
 from patients.models import Channel
@@ -44,12 +55,13 @@ logger = logging.getLogger(__name__)
 
 
 # Rows claimed per transaction. A worker killed mid-batch strands none of them: a claimed row
-# stays `pending` until its own send begins, and its claim lapses after CLAIM_SECONDS. Large,
+# stays `pending` until its group begins, and its claim lapses after CLAIM_SECONDS. Large,
 # because the claim's fixed cost (one joined read, one UPDATE, one commit) is shared by them all.
 BATCH_SIZE = 200
-# Rows the provider accepted are marked `sent` this many at a time. Until then they stay
-# `sending`, so a worker killed in between leaves at most this many for staff to check
-# (`unknown`): small, since each of those may have reached the patient.
+# Rows turned `sending` in one commit just before they are sent, and marked `sent` in one commit
+# after. A worker killed in between leaves at most this many for staff to check (`unknown`):
+# small, since each of those may have reached the patient; large enough that the two commits
+# cost little per row.
 MARK_EVERY = 50
 # A sweep stops claiming after this many seconds so it ends well inside Celery's soft time
 # limit (60 s): rows it did not reach wait for the next minute instead of being cut off mid-send.
@@ -102,8 +114,8 @@ class SweepResult:
     cancelled: int = 0
     quiet: int = 0  # reached during the patient's quiet hours: moved to their end
 
-    def add(self, outcome: str) -> None:
-        setattr(self, outcome, getattr(self, outcome) + 1)
+    def add(self, outcome: str, count: int = 1) -> None:
+        setattr(self, outcome, getattr(self, outcome) + count)
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -135,7 +147,8 @@ def reminders_cancel_restricted(*, now: datetime) -> int:
 
 
 def claim_due_reminders(*, now: datetime, limit: int) -> list[Reminder]:
-    """Claim up to `limit` due rows: mark them `sending` and commit, so no other sweep takes them.
+    """Claim up to `limit` due rows: stamp `claimed_at` and commit, so no other sweep takes them
+    until the claim lapses. They stay `pending` until their group begins.
 
     PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED lets two sweeps claim disjoint rows at once.
     SQLite: the settings make every transaction IMMEDIATE, so the whole claim holds the write
@@ -178,42 +191,6 @@ def claim_due_reminders(*, now: datetime, limit: int) -> list[Reminder]:
     return claimed
 
 
-def _begin_sql() -> str:
-    # The one statement a sweep runs per reminder, so it is written once rather than built by
-    # the ORM for every row (that cost as much as the row's own rendering).
-    table = connection.ops.quote_name(Reminder._meta.db_table)
-    return (
-        f"UPDATE {table} SET status = %s, claimed_at = %s, updated_at = %s "  # noqa: S608
-        "WHERE id = %s AND status = %s AND claimed_at = %s"
-    )
-
-
-def send_begin(*, reminder: Reminder, now: datetime) -> bool:
-    """Turn one claimed row `sending` as its send begins, in its own commit; False when the
-    claim was lost (it lapsed and another sweep took the row, or a booking change cancelled it
-    meanwhile). The conditional update is what makes a send exactly-once: only the sweep whose
-    claim still stands moves the row on."""
-    if reminder.claimed_at is None:
-        return False  # never claimed: nothing to begin
-    stamp = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _begin_sql(),
-            [
-                ReminderStatus.SENDING.value,
-                stamp(now),
-                stamp(now),
-                reminder.pk,
-                ReminderStatus.PENDING.value,
-                stamp(reminder.claimed_at),
-            ],
-        )
-        began = cursor.rowcount
-    if began:
-        reminder.status, reminder.claimed_at = ReminderStatus.SENDING, now
-    return began == 1
-
-
 def _finish(reminder: Reminder, *, now: datetime, **changes) -> bool:
     """Conditional update: only a row still `sending` (not marked unknown meanwhile) changes."""
     changed = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(
@@ -225,7 +202,7 @@ def _finish(reminder: Reminder, *, now: datetime, **changes) -> bool:
 
 
 def _skip_reason(*, reminder: Reminder, now: datetime) -> tuple[str, str] | None:
-    """(outcome, reason) when the row must not be sent, checked at send time."""
+    """(outcome, reason) when the row must not be sent, judged as its group begins."""
     session = reminder.session
     if session is not None and reminder.kind in EXPIRING_KINDS and session.starts_at <= now:
         return ReminderStatus.EXPIRED, "The appointment had started before this could be sent."
@@ -249,10 +226,10 @@ def _skip_reason(*, reminder: Reminder, now: datetime) -> tuple[str, str] | None
 
 
 def _quiet_until(*, reminder: Reminder, clinic: Clinic, now: datetime) -> datetime | None:
-    """When the patient's quiet hours end, if the row reached the sweep inside them: judged at
-    send time with the patient's current hours, so hours changed after the row was queued (or
-    a row made before they applied) still hold. None when it may go now, including a reminder
-    that would only arrive after its appointment has started (send_after_for's rule)."""
+    """When the patient's quiet hours end, if the row reached the sweep inside them: judged as
+    its group begins with the patient's current hours, so hours changed after the row was
+    queued (or a row made before they applied) still hold. None when it may go now, including
+    a reminder that would only arrive after its appointment has started (send_after_for's rule)."""
     if reminder.patient_id is None:
         return None  # a one-time code the person is waiting for at /book/
     session = reminder.session
@@ -263,15 +240,103 @@ def _quiet_until(*, reminder: Reminder, clinic: Clinic, now: datetime) -> dateti
     return goes_at if goes_at > now else None
 
 
-def _defer_quiet(reminder: Reminder, *, until: datetime, now: datetime) -> bool:
-    """Hand a claimed row back, due at the end of quiet hours: the claim's own conditional
-    update, so a row another sweep or a booking change took meanwhile is left alone."""
-    return (
-        Reminder.objects.filter(
-            pk=reminder.pk, status=ReminderStatus.PENDING, claimed_at=reminder.claimed_at
-        ).update(send_after=until, claimed_at=None, updated_at=now)
-        == 1
+@dataclass
+class GroupStart:
+    """What `group_begin` did with a group of claimed rows."""
+
+    # Turned `sending` by this sweep, in claim order: send each, and only these.
+    sending: list[Reminder] = field(default_factory=list)
+    # Rows ended without a send, by SweepResult field: "quiet" (handed back due at the end of
+    # the patient's quiet hours), "expired", "cancelled".
+    settled: Counter = field(default_factory=Counter)
+
+
+def group_begin(*, reminders: list[Reminder], now: datetime, clinic: Clinic) -> GroupStart:
+    """Begin the send of a group of rows this sweep claimed: the ones that may go turn
+    `sending` in one conditional UPDATE, its own commit, before any of them is sent.
+
+    Each row is judged first: inside the patient's quiet hours it is handed back due at their
+    end; expired, cancelled or refused it ends so, with the reason (one UPDATE per reason).
+    Every change is conditional on the row being still `pending` under this sweep's claim, in
+    the UPDATE itself: a row a booking change cancelled meanwhile, or whose claim lapsed and
+    another sweep took, is left alone and is in neither result. That condition is what makes a
+    send exactly-once: only the sweep whose claim still stands moves a row to `sending`, and
+    only a row it moved is sent."""
+    claims = {r.claimed_at for r in reminders}
+    if not reminders or None in claims:
+        # Rows never claimed are nothing to begin.
+        return GroupStart()
+    quiet: dict[datetime, list[int]] = {}
+    skipped: dict[tuple[str, str], list[int]] = {}
+    to_send: list[Reminder] = []
+    for reminder in reminders:
+        until = _quiet_until(reminder=reminder, clinic=clinic, now=now)
+        if until is not None:
+            quiet.setdefault(until, []).append(reminder.pk)
+            continue
+        skip = _skip_reason(reminder=reminder, now=now)
+        if skip is not None:
+            skipped.setdefault(skip, []).append(reminder.pk)
+            continue
+        to_send.append(reminder)
+    start = GroupStart()
+    # Each UPDATE is its own commit: the ones ending rows first (rare), then the one that
+    # begins the sends, committed before any of them is made.
+    ours = Reminder.objects.filter(status=ReminderStatus.PENDING, claimed_at__in=claims)
+    for until, ids in quiet.items():
+        start.settled["quiet"] += ours.filter(pk__in=ids).update(
+            send_after=until, claimed_at=None, updated_at=now
+        )
+    for (status, reason), ids in skipped.items():
+        start.settled[str(status)] += ours.filter(pk__in=ids).update(
+            status=status, last_error=reason, updated_at=now
+        )
+    stamp = connection.ops.adapt_datetimefield_value
+    began = _update_returning_ids(
+        ids=[r.pk for r in to_send],
+        assignments="status = %s, claimed_at = %s, updated_at = %s",
+        params=[ReminderStatus.SENDING.value, stamp(now), stamp(now)],
+        condition=f"status = %s AND claimed_at IN ({', '.join(['%s'] * len(claims))})",
+        condition_params=[ReminderStatus.PENDING.value, *(stamp(c) for c in claims)],
     )
+    start.sending = [r for r in to_send if r.pk in began]
+    for reminder in start.sending:
+        reminder.status, reminder.claimed_at = ReminderStatus.SENDING, now
+    return start
+
+
+def _update_returning_ids(
+    *, ids: list[int], assignments: str, params: list, condition: str, condition_params: list
+) -> set[int]:
+    """`UPDATE … SET <assignments> WHERE id IN (ids) AND <condition>`; returns the ids it
+    changed. One statement (`RETURNING id`), so one commit, where the database has it, as
+    PostgreSQL and SQLite 3.35+ do; else a read, then the write, in one transaction (on SQLite
+    an IMMEDIATE one, so no other writer comes in between).
+
+    Written out rather than built by the ORM, which has no UPDATE … RETURNING: the sweep runs
+    two of these per group, and on a busy machine each round trip to the database costs more
+    than the rows' own work."""
+    if not ids:
+        return set()
+    table = connection.ops.quote_name(Reminder._meta.db_table)
+    where = f"id IN ({', '.join(['%s'] * len(ids))}) AND {condition}"
+    with connection.cursor() as cursor:
+        if connection.features.can_return_columns_from_insert:  # the same release as UPDATE's
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} WHERE {where} RETURNING id",  # noqa: S608
+                [*params, *ids, *condition_params],
+            )
+            return {row[0] for row in cursor.fetchall()}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE {where}", [*ids, *condition_params])  # noqa: S608
+        taken = [row[0] for row in cursor.fetchall()]
+        if taken:
+            listed = ", ".join(["%s"] * len(taken))
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} WHERE id IN ({listed})",  # noqa: S608
+                [*params, *taken],
+            )
+    return set(taken)
 
 
 def backoff(*, attempts: int) -> timedelta:
@@ -279,10 +344,10 @@ def backoff(*, attempts: int) -> timedelta:
 
 
 class SentMarks:
-    """Rows the provider accepted, marked `sent` together: one conditional UPDATE per batch
+    """Rows the provider accepted, marked `sent` together: one conditional UPDATE per group
     instead of one commit per reminder. Until `flush` they stay `sending`, so a worker killed
-    in between leaves them to the lease (`unknown`), exactly like a row killed mid-send: a
-    reminder that may have gone out is never sent twice."""
+    in between leaves them to the lease (`unknown`), like the rest of its group: a reminder
+    that may have gone out is never sent twice."""
 
     def __init__(self):
         self.provider_ids: dict[int, str] = {}
@@ -299,26 +364,26 @@ class SentMarks:
         if not self.provider_ids:
             return []
         ids = list(self.provider_ids)
-        with transaction.atomic():
-            # The same guard as _finish, for the whole batch: rows still ours, locked first so
-            # a lease sweep cannot turn one unknown between the read and the write.
-            still = list(
-                Reminder.objects.select_for_update()
-                .filter(pk__in=ids, status=ReminderStatus.SENDING)
-                .values_list("pk", flat=True)
-            )
-            if still:
-                Reminder.objects.filter(pk__in=still).update(
-                    status=ReminderStatus.SENT,
-                    sent_at=now,
-                    provider_id=Case(
-                        *(When(pk=pk, then=Value(self.provider_ids[pk])) for pk in still),
-                        output_field=CharField(),
-                    ),
-                    attempts=F("attempts") + 1,
-                    last_error="",
-                    updated_at=now,
-                )
+        stamp = connection.ops.adapt_datetimefield_value
+        # The same guard as _finish, for the whole group: only rows still `sending` (the lease
+        # may have turned one unknown meanwhile) are marked. The provider ids are a plain CASE:
+        # an ORM Case/When of one branch per row cost as much to compile as to run.
+        still = _update_returning_ids(
+            ids=ids,
+            assignments=(
+                "status = %s, sent_at = %s, provider_id = CASE id "
+                + " ".join(["WHEN %s THEN %s"] * len(ids))
+                + " END, attempts = attempts + 1, last_error = '', updated_at = %s"
+            ),
+            params=[
+                ReminderStatus.SENT.value,
+                stamp(now),
+                *(v for pk in ids for v in (pk, self.provider_ids[pk])),
+                stamp(now),
+            ],
+            condition="status = %s",
+            condition_params=[ReminderStatus.SENDING.value],
+        )
         self.provider_ids.clear()
         lapsed = sorted(set(ids) - set(still))
         for pk in lapsed:
@@ -332,21 +397,11 @@ def send_reminder(
     now: datetime,
     clinic: Clinic | None = None,
     marks: SentMarks | None = None,
-) -> str | None:
-    """Send one claimed row; returns the SweepResult field it counts under, or None when its
-    claim was lost before the send began. With `marks`, a sent row is marked with the others
-    of its batch when the caller flushes them."""
+) -> str:
+    """Send one row `group_begin` turned `sending`; returns the SweepResult field it counts
+    under. With `marks`, a sent row is marked with the others of its group when the caller
+    flushes them."""
     clinic = clinic_or_current(clinic)
-    quiet_until = _quiet_until(reminder=reminder, clinic=clinic, now=now)
-    if quiet_until is not None:
-        return "quiet" if _defer_quiet(reminder, until=quiet_until, now=now) else None
-    if not send_begin(reminder=reminder, now=now):
-        return None
-    skip = _skip_reason(reminder=reminder, now=now)
-    if skip is not None:
-        status, reason = skip
-        _finish(reminder, now=now, status=status, last_error=reason)
-        return str(status)
     try:
         message = render_reminder(reminder=reminder, clinic=clinic, now=now)
         provider_id = deliver_message(reminder=reminder, message=message, clinic=clinic)
@@ -417,12 +472,17 @@ def _failed(reminder: Reminder, *, clinic: Clinic, now: datetime, reason: str) -
 
 
 def _release(ids: list[int], *, now: datetime) -> None:
-    """Give up the claim on rows this sweep did not reach (a soft time limit or an error), so the
-    next sweep need not wait for CLAIM_SECONDS. A SIGKILL skips this; the claim lapses instead."""
+    """Give up the rows this sweep claimed, or began in its current group, and did not try (a
+    soft time limit, an error, the budget), so the next sweep need not wait for CLAIM_SECONDS
+    nor leave a begun row to the lease. Safe for a `sending` row only because this process
+    never called the provider for it. A SIGKILL skips this: the claim lapses, and the begun
+    group becomes `unknown`."""
     if ids:
-        Reminder.objects.filter(pk__in=ids, status=ReminderStatus.PENDING, claimed_at=now).update(
-            claimed_at=None, updated_at=now
-        )
+        Reminder.objects.filter(
+            pk__in=ids,
+            status__in=(ReminderStatus.PENDING, ReminderStatus.SENDING),
+            claimed_at=now,
+        ).update(status=ReminderStatus.PENDING, claimed_at=None, updated_at=now)
 
 
 def _flush(marks: SentMarks, *, now: datetime, result: SweepResult) -> None:
@@ -436,11 +496,14 @@ def dispatch_due_reminders(
     now: datetime,
     batch_size: int | None = None,
     budget_seconds: float = SWEEP_BUDGET_SECONDS,
-    mark_every: int = MARK_EVERY,
+    mark_every: int | None = None,
 ) -> SweepResult:
-    """One sweep: stale leases → unknown, periodic prompts, then claim and send in batches."""
+    """One sweep: stale leases → unknown, periodic prompts, then claim in batches and send
+    each batch in groups (begin, send, mark)."""
     result = SweepResult()
-    batch_size = batch_size or BATCH_SIZE  # read at call time, so a test can make batches small
+    # Read at call time, so a test can make batches and groups small.
+    batch_size = batch_size or BATCH_SIZE
+    mark_every = mark_every or MARK_EVERY
     clinic = Clinic.current()
     if clinic is None:
         return result
@@ -453,24 +516,33 @@ def dispatch_due_reminders(
         if not batch:
             break
         reminders_prepare_links(reminders=batch, now=now)
-        waiting = {r.pk for r in batch}
+        untried = {r.pk for r in batch}
         marks = SentMarks()
         try:
-            for reminder in batch:
+            for first in range(0, len(batch), mark_every):
                 if monotonic_clock.monotonic() - started >= budget_seconds:
                     break  # out of time: the rest of the batch is handed back below
-                waiting.discard(reminder.pk)
-                outcome = send_reminder(reminder=reminder, now=now, clinic=clinic, marks=marks)
-                if outcome is not None:
-                    result.add(outcome)
-                if len(marks) >= mark_every:
-                    _flush(marks, now=now, result=result)
+                group = batch[first : first + mark_every]
+                start = group_begin(reminders=group, now=now, clinic=clinic)
+                for outcome, count in start.settled.items():
+                    result.add(outcome, count)
+                # Rows settled or lost at the begin are no longer this sweep's to hand back.
+                untried.difference_update(r.pk for r in group)
+                untried.update(r.pk for r in start.sending)
+                for reminder in start.sending:
+                    if monotonic_clock.monotonic() - started >= budget_seconds:
+                        break
+                    untried.discard(reminder.pk)
+                    result.add(
+                        send_reminder(reminder=reminder, now=now, clinic=clinic, marks=marks)
+                    )
+                _flush(marks, now=now, result=result)
         finally:
-            # A soft time limit or a crash mid-batch: the rows sent so far are marked, the row
-            # being sent stays `sending` (its fate is unknown), the ones not yet tried are
-            # handed back at once.
+            # A soft time limit or a crash mid-group: the rows sent so far are marked, the row
+            # being sent stays `sending` (its fate is unknown), the ones not yet tried, begun or
+            # only claimed, are handed back at once.
             _flush(marks, now=now, result=result)
-            _release(sorted(waiting), now=now)
+            _release(sorted(untried), now=now)
         if len(batch) < batch_size:
             break
     return result

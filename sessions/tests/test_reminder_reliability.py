@@ -3,8 +3,8 @@
 Two sweeps at once (two beat ticks overlapping, or two workers) must send each reminder once.
 SQLite serialises writers with its IMMEDIATE transactions, so only PostgreSQL runs the claims
 truly in parallel. The broker tests then run the production path end to end: a booking while
-Redis is down, a worker SIGKILLed mid-send (the row ends `unknown`, even a redelivered task does
-not resend it), and a provider that keeps failing (retries with backoff, then `failed`).
+Redis is down, a worker SIGKILLed mid-send (its group of rows ends `unknown`, even a redelivered
+task does not resend them), and a provider that keeps failing (retries with backoff, then `failed`).
 """
 
 import os
@@ -290,12 +290,12 @@ def next_weekday_at_ten(*, clinic, after):
 
 @pytest.mark.broker
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_send_leaves_the_reminder_unknown_and_never_resends_it(
+def test_a_worker_killed_mid_send_leaves_its_group_unknown_and_never_resends_it(
     sms_outbox, tmp_path, clinic, clinician, room
 ):
     needs_postgres_and_redis()
-    # given: five due texts in one batch, and a worker process whose provider takes the first
-    # and hangs
+    # given: one group of due texts and two more in the same claim, and a worker process whose
+    # provider takes the first text and hangs
     now = timezone.now()
 
     def book(minutes):
@@ -306,8 +306,8 @@ def test_a_worker_killed_mid_send_leaves_the_reminder_unknown_and_never_resends_
             starts_at=now + timedelta(days=3, minutes=minutes),
         )
 
-    reminder = due_sms(session=book(0), now=now)
-    untried = [due_sms(session=book(minutes), now=now) for minutes in (1, 2, 3, 4)]
+    reminder, *group = [due_sms(session=book(n), now=now) for n in range(sweep.MARK_EVERY)]
+    untried = [due_sms(session=book(sweep.MARK_EVERY + n), now=now) for n in (0, 1)]
     broker_url = celery_app.conf.broker_url
     log = tmp_path / "worker.log"
     purge_queue(celery_app)
@@ -328,16 +328,17 @@ def test_a_worker_killed_mid_send_leaves_the_reminder_unknown_and_never_resends_
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
 
-    # then: only the row whose send had begun is `sending`; the four the worker had claimed but
-    # not tried are still pending, and go out once their claim lapses
-    assert statuses(reminder) == [ReminderStatus.SENDING]
-    assert statuses(*untried) == [ReminderStatus.PENDING] * 4
+    # then: the group whose send had begun is `sending`, the row being sent and the ones the
+    # worker never reached alike; the two it had claimed for the next group are still pending,
+    # and go out once their claim lapses
+    assert set(statuses(reminder, *group)) == {ReminderStatus.SENDING}
+    assert statuses(*untried) == [ReminderStatus.PENDING] * 2
     lease = timedelta(minutes=clinic.reminder_lease_minutes)
     result = sweep.dispatch_due_reminders(now=now + lease + timedelta(minutes=1))
-    assert result.unknown == 1
-    assert result.sent == 4
-    assert statuses(*untried) == [ReminderStatus.SENT] * 4
-    assert statuses(reminder) == [ReminderStatus.UNKNOWN]
+    assert result.unknown == sweep.MARK_EVERY
+    assert result.sent == 2
+    assert statuses(*untried) == [ReminderStatus.SENT] * 2
+    assert set(statuses(reminder, *group)) == {ReminderStatus.UNKNOWN}
     assert (
         "may or may not have reached the patient" in Reminder.objects.get(pk=reminder.pk).last_error
     )
@@ -345,7 +346,7 @@ def test_a_worker_killed_mid_send_leaves_the_reminder_unknown_and_never_resends_
     # when: the dispatch task the killed worker never acknowledged (acks_late) is redelivered,
     # as Redis does after the visibility timeout, to a new worker; a second due text shows
     # that this worker's sweep really ran
-    witness = due_sms(session=book(5), now=timezone.now())
+    witness = due_sms(session=book(sweep.MARK_EVERY + 2), now=timezone.now())
     queue = celery_app.conf.task_default_queue
     with Connection(broker_url, transport_options={"visibility_timeout": 0}) as conn:
         waiting = conn.default_channel.client.llen(queue)
@@ -360,11 +361,11 @@ def test_a_worker_killed_mid_send_leaves_the_reminder_unknown_and_never_resends_
         )
 
     # then: the new worker ran the very task the killed one had taken, and the killed send was
-    # attempted once and never again; staff decide what to do
+    # attempted once and never again, nor any other of its group; staff decide what to do
     assert log.read_text().count(f"[{task_id}] received") == 2
     assert marks(sms_outbox, "started") == Counter({reminder.pk: 1})
     assert marks(sms_outbox, "delivered") == Counter({r.pk: 1 for r in [*untried, witness]})
-    assert statuses(reminder) == [ReminderStatus.UNKNOWN]
+    assert set(statuses(reminder, *group)) == {ReminderStatus.UNKNOWN}
 
 
 @pytest.mark.broker

@@ -38,7 +38,7 @@ from sessions.outreach.sweep import (
     SweepResult,
     claim_due_reminders,
     dispatch_due_reminders,
-    send_begin,
+    group_begin,
 )
 from sessions.tests.conftest import MONDAY, at
 from sessions.tests.factories import (
@@ -467,7 +467,7 @@ def test_a_reminder_left_sending_past_its_lease_becomes_unknown_and_is_never_res
     _book(open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 27, 10), desk_user)
     # a worker claims the confirmation, begins its send and dies before marking it sent
     (claimed,) = claim_due_reminders(now=MONDAY, limit=10)
-    assert send_begin(reminder=claimed, now=MONDAY)
+    assert group_begin(reminders=[claimed], now=MONDAY, clinic=open_clinic).sending == [claimed]
 
     within_lease = dispatch_due_reminders(now=MONDAY + timedelta(minutes=9))
     after_lease = dispatch_due_reminders(now=MONDAY + timedelta(minutes=11))
@@ -503,8 +503,81 @@ def test_a_send_whose_claim_was_lost_is_not_made(open_clinic, clinician, room, p
     # the claim lapsed and a later sweep took the row
     (fresh,) = claim_due_reminders(now=MONDAY + timedelta(minutes=3), limit=10)
 
-    assert not send_begin(reminder=stale, now=MONDAY + timedelta(minutes=3))
-    assert send_begin(reminder=fresh, now=MONDAY + timedelta(minutes=3))
+    later = MONDAY + timedelta(minutes=3)
+    assert group_begin(reminders=[stale], now=later, clinic=open_clinic).sending == []
+    assert group_begin(reminders=[fresh], now=later, clinic=open_clinic).sending == [fresh]
+
+
+def test_a_reminder_cancelled_by_a_booking_change_after_the_claim_is_not_sent(
+    open_clinic, clinician, room, patient, desk_user
+):
+    # given: a sweep has claimed the confirmation of a booked appointment (its copy of the
+    # session still reads "scheduled")
+    session = _book(
+        open_clinic, patient, clinician, room, at(open_clinic, 2026, 11, 27, 10), desk_user
+    )
+    (claimed,) = claim_due_reminders(now=MONDAY, limit=10)
+
+    # when: reception cancels the appointment before the sweep's group begins
+    session_cancel(
+        clinic=open_clinic,
+        session=session,
+        by_patient=True,
+        reason="Patient is travelling",
+        by=desk_user,
+        now=MONDAY,
+    )
+    start = group_begin(reminders=[claimed], now=MONDAY, clinic=open_clinic)
+
+    # then: the begin does not take it, so it is not sent, and it stays cancelled
+    assert start.sending == []
+    claimed.refresh_from_db()
+    assert claimed.status == ReminderStatus.CANCELLED
+    assert claimed.last_error == "The appointment was cancelled."
+
+
+def test_a_booking_cancelled_while_the_sweep_sends_an_earlier_group_gets_no_reminder(
+    open_clinic, clinician, room, desk_user, monkeypatch
+):
+    # given: two patients' confirmations due in one claim, sent one to a group
+    sessions = []
+    for day in (26, 27):
+        other = ScreenedPatientFactory(email_consent_at=CONSENTED)
+        sessions.append(
+            _book(
+                open_clinic, other, clinician, room, at(open_clinic, 2026, 11, day, 10), desk_user
+            )
+        )
+    first, second = (_rows(s, kind=ReminderKind.BOOKING_CONFIRMATION)[0] for s in sessions)
+    delivered = []
+
+    def cancelling_provider(*, reminder, message, clinic):
+        # while the first goes out, reception cancels the second appointment
+        if reminder.pk == first.pk:
+            session_cancel(
+                clinic=open_clinic,
+                session=sessions[1],
+                by_patient=True,
+                reason="Patient is travelling",
+                by=desk_user,
+                now=MONDAY,
+            )
+        delivered.append(reminder.pk)
+        return f"fake-{reminder.pk}"
+
+    monkeypatch.setattr(sweep, "deliver_message", cancelling_provider)
+
+    # when
+    result = dispatch_due_reminders(now=MONDAY, mark_every=1)
+
+    # then: only the first went out; the second ends cancelled with the booking's reason
+    assert delivered == [first.pk]
+    assert result.sent == 1
+    second.refresh_from_db()
+    assert (second.status, second.last_error) == (
+        ReminderStatus.CANCELLED,
+        "The appointment was cancelled.",
+    )
 
 
 def test_a_failing_provider_is_retried_with_backoff_then_the_reminder_fails(
@@ -826,8 +899,9 @@ def test_a_sweep_of_a_thousand_due_reminders_keeps_its_queries_per_batch_bounded
     assert result.sent == 1000
     assert len(mail.outbox) == 1000
     batches = 1000 // batch + 1  # the last claim finds nothing
-    # Per batch: the claim (savepoints, select, update, fetch, links prefetch). Per reminder:
-    # the conditional mark-sending as its send begins and the conditional mark-sent. Plus a
-    # constant for leases and the periodic prompts.
-    per_batch = 7
-    assert len(queries) <= 20 + per_batch * batches + 2 * 1000
+    groups = 1000 // sweep.MARK_EVERY
+    # Per batch: the claim (savepoints, select, update, fetch, links prefetch). Per group: the
+    # conditional mark-sending as its sends begin and the conditional mark-sent, one UPDATE
+    # each. Nothing per reminder. Plus a constant for leases and the periodic prompts.
+    per_batch, per_group = 7, 2
+    assert len(queries) <= 20 + per_batch * batches + per_group * groups

@@ -1,12 +1,14 @@
 """The sweep's cost per reminder: what it renders, how it marks, how it issues links."""
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from patients.models import Patient
 from patients.tests.factories import PatientFactory
 from sessions.models import PatientLink, Reminder, ReminderKind, ReminderStatus, TreatmentSession
 from sessions.outreach import sweep
@@ -51,24 +53,42 @@ def test_an_sms_reminder_renders_only_its_text(open_clinic, clinician, room):
     assert (message.subject, message.text, message.html, message.ics) == ("", "", "", None)
 
 
-def test_an_email_reminder_has_its_parts_and_the_invitation(open_clinic, clinician, room):
+def test_an_email_reminder_has_its_parts_and_no_invitation(open_clinic, clinician, room):
+    # The booking confirmation put the appointment in the patient's calendar (same UID), and the
+    # link page offers it again: a reminder the day before changes nothing there.
     (reminder,) = _due(clinician, room, 1)
 
     message = render_reminder(reminder=reminder, clinic=open_clinic, now=MONDAY)
 
     assert message.subject and "/r/" in message.text and "<" in message.html
+    assert message.ics is None
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [ReminderKind.BOOKING_CONFIRMATION, ReminderKind.RESCHEDULE, ReminderKind.CANCELLATION],
+)
+def test_an_email_that_books_moves_or_cancels_an_appointment_carries_the_invitation(
+    open_clinic, clinician, room, kind
+):
+    (reminder,) = _due(clinician, room, 1)
+    reminder.kind = kind
+
+    message = render_reminder(reminder=reminder, clinic=open_clinic, now=MONDAY)
+
     assert b"BEGIN:VEVENT" in message.ics
+    assert f"UID:session-{reminder.session_id}@".encode() in message.ics
 
 
 @pytest.mark.parametrize("count", [1, 40])
-def test_a_sweep_costs_one_query_per_reminder_beyond_a_fixed_few(
+def test_a_sweeps_queries_do_not_grow_with_its_reminders(
     open_clinic, clinician, room, count, django_assert_max_num_queries
 ):
     _due(clinician, room, count)
 
-    # The one per reminder is its own "sending" mark when its send begins; rendering, links and
-    # the "sent" marks cost nothing per row.
-    with django_assert_max_num_queries(19 + count):
+    # Up to a group (50) costs the same as one: the "sending" marks are one statement for the
+    # group, and rendering, links and the "sent" marks cost nothing per row.
+    with django_assert_max_num_queries(16):
         result = sweep.dispatch_due_reminders(now=MONDAY)
 
     assert result.sent == count == len(mail.outbox)
@@ -85,8 +105,8 @@ def test_a_row_that_became_unknown_before_the_batch_was_marked_stays_unknown(
     first, second = _due(clinician, room, 2)
     claimed = sweep.claim_due_reminders(now=MONDAY, limit=10)
     marks = sweep.SentMarks()
+    assert sweep.group_begin(reminders=claimed, now=MONDAY, clinic=open_clinic).sending == claimed
     for reminder in claimed:
-        assert sweep.send_begin(reminder=reminder, now=MONDAY)
         marks.add(reminder, f"provider-{reminder.pk}")
     # the lease ran out on the second one while the batch was still being sent
     Reminder.objects.filter(pk=second.pk).update(status=ReminderStatus.UNKNOWN)
@@ -100,28 +120,161 @@ def test_a_row_that_became_unknown_before_the_batch_was_marked_stays_unknown(
     assert (second.status, second.provider_id) == ("unknown", "")
 
 
-def _sweep_queries(*, batch_size: int) -> tuple[int, int]:
-    """(the per-row "sending" marks, every other query) of one sweep."""
-    with CaptureQueriesContext(connection) as captured:
-        result = sweep.dispatch_due_reminders(now=MONDAY, batch_size=batch_size, mark_every=10)
-    begins = [q for q in captured.captured_queries if "SET status = %s" in q["sql"]]
-    begins += [q for q in captured.captured_queries if "SET status = 'sending'" in q["sql"]]
-    assert result.sent == len(begins)
-    return len(begins), len(captured.captured_queries) - len(begins)
+BEGIN = re.compile(r"""SET "?status"? = 'sending'""")
+MARK_SENT = re.compile(r"""SET "?status"? = 'sent'""")
 
 
 @pytest.mark.parametrize("count", [10, 40])
-def test_beyond_its_sending_marks_a_sweep_costs_a_constant_per_batch(
-    open_clinic, clinician, room, count
-):
-    # given: `count` due emails, claimed 10 to a batch and marked sent 10 at a time
+def test_a_sweep_begins_and_marks_its_rows_a_group_at_a_time(open_clinic, clinician, room, count):
+    # given: `count` due emails, claimed 10 to a batch and sent in groups of 5
     _due(clinician, room, count)
 
-    begins, others = _sweep_queries(batch_size=10)
+    with CaptureQueriesContext(connection) as captured:
+        result = sweep.dispatch_due_reminders(now=MONDAY, batch_size=10, mark_every=5)
 
-    # then: one "sending" mark per reminder (its own commit, so a killed worker never leaves an
-    # untried row `sending`), and everything else (claim, links, rendering, "sent" marks) a
-    # fixed few per batch of 10, whatever the patients, sessions or links behind them
-    batches = count // 10
-    assert begins == count
-    assert others <= 11 + 10 * batches
+    # then: one "sending" and one "sent" statement per group of 5, never one per reminder, and
+    # everything else (claim, links, rendering) a fixed few per batch of 10, whatever the
+    # patients, sessions or links behind them
+    statements = [q["sql"] for q in captured.captured_queries]
+    groups, batches = count // 5, count // 10
+    assert result.sent == count
+    assert len([s for s in statements if BEGIN.search(s)]) == groups
+    assert len([s for s in statements if MARK_SENT.search(s)]) == groups
+    assert len(statements) <= 11 + 6 * batches + 2 * groups
+
+
+def test_a_worker_killed_mid_group_leaves_only_that_group_to_the_lease(
+    open_clinic, clinician, room
+):
+    # given: five due reminders claimed by a worker that began a group of two and was killed
+    reminders = _due(clinician, room, 5)
+    claimed = sweep.claim_due_reminders(now=MONDAY, limit=10)
+    begun = sweep.group_begin(reminders=claimed[:2], now=MONDAY, clinic=open_clinic).sending
+    assert begun == reminders[:2]
+
+    # when: the next sweeps run once the claim has lapsed, then once the lease has run out
+    after_claim = sweep.dispatch_due_reminders(now=MONDAY + timedelta(minutes=3))
+    after_lease = sweep.dispatch_due_reminders(now=MONDAY + timedelta(minutes=11))
+    sweep.dispatch_due_reminders(now=MONDAY + timedelta(hours=2))
+
+    # then: the three never begun went out once; the begun group is unknown and never sent
+    assert (after_claim.sent, after_claim.unknown) == (3, 0)
+    assert (after_lease.sent, after_lease.unknown) == (0, 2)
+    statuses = [Reminder.objects.get(pk=r.pk).status for r in reminders]
+    assert statuses == [ReminderStatus.UNKNOWN] * 2 + [ReminderStatus.SENT] * 3
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(r.patient.email for r in reminders[2:])
+
+
+class SteppedClock:
+    """The sweep's monotonic clock, moved on by the test."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_a_sweep_out_of_time_mid_group_hands_back_the_rows_it_began_but_never_tried(
+    open_clinic, clinician, room, monkeypatch
+):
+    # given: three due emails in one group, and a provider so slow the first uses the budget
+    reminders = _due(clinician, room, 3)
+    clock = SteppedClock()
+    monkeypatch.setattr(sweep, "monotonic_clock", clock)
+    real_deliver = sweep.deliver_message
+
+    def slow(**kwargs):
+        clock.now += 60
+        return real_deliver(**kwargs)
+
+    monkeypatch.setattr(sweep, "deliver_message", slow)
+
+    # when
+    result = sweep.dispatch_due_reminders(now=MONDAY, budget_seconds=40)
+
+    # then: the first went out; the two begun with it are pending again, claim released, so the
+    # very next sweep sends them instead of the lease turning them unknown
+    assert result.sent == 1
+    rows = [Reminder.objects.get(pk=r.pk) for r in reminders]
+    assert [(r.status, r.claimed_at) for r in rows[1:]] == [(ReminderStatus.PENDING, None)] * 2
+    monkeypatch.setattr(sweep, "deliver_message", real_deliver)
+    assert sweep.dispatch_due_reminders(now=MONDAY + timedelta(minutes=1)).sent == 2
+    assert len(mail.outbox) == 3
+
+
+def test_a_group_judges_each_of_its_rows_before_any_is_sent(
+    open_clinic, clinician, room, monkeypatch
+):
+    # given: four due emails in one group: a patient in quiet hours until 09:00, an appointment
+    # that has started, a patient who opted out of email, and one that may go
+    quiet, started, opted_out, sendable = _due(clinician, room, 4)
+    Patient.objects.filter(pk=quiet.patient_id).update(
+        quiet_hours_start=time(7), quiet_hours_end=time(9)
+    )
+    TreatmentSession.objects.filter(pk=started.session_id).update(
+        starts_at=MONDAY - timedelta(minutes=5), ends_at=MONDAY + timedelta(minutes=40)
+    )
+    Patient.objects.filter(pk=opted_out.patient_id).update(email_opt_out_at=CONSENTED)
+    delivered = []
+
+    def provider(*, reminder, message, clinic):
+        delivered.append(reminder.pk)
+        return f"fake-{reminder.pk}"
+
+    monkeypatch.setattr(sweep, "deliver_message", provider)
+
+    # when
+    result = sweep.dispatch_due_reminders(now=MONDAY)
+
+    # then: only the one that may go reached the provider; each other ended as its own rule says
+    assert delivered == [sendable.pk]
+    assert (result.sent, result.quiet, result.expired, result.cancelled) == (1, 1, 1, 1)
+    rows = Reminder.objects.in_bulk()
+    assert (rows[quiet.pk].status, rows[quiet.pk].send_after, rows[quiet.pk].claimed_at) == (
+        ReminderStatus.PENDING,
+        MONDAY + timedelta(hours=1),
+        None,
+    )
+    assert (rows[started.pk].status, rows[started.pk].last_error) == (
+        ReminderStatus.EXPIRED,
+        "The appointment had started before this could be sent.",
+    )
+    assert (rows[opted_out.pk].status, rows[opted_out.pk].last_error) == (
+        ReminderStatus.CANCELLED,
+        "The patient opted out of email.",
+    )
+    assert (rows[sendable.pk].status, rows[sendable.pk].provider_id) == (
+        ReminderStatus.SENT,
+        f"fake-{sendable.pk}",
+    )
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["update-returning", "read-then-write"])
+def test_a_group_begins_and_is_marked_only_where_the_rows_are_still_its_own(
+    open_clinic, clinician, room, monkeypatch, returning
+):
+    # given: three claimed rows, on a database with or without UPDATE … RETURNING (SQLite
+    # before 3.35 has none)
+    first, cancelled, lapsed = _due(clinician, room, 3)
+    claimed = sweep.claim_due_reminders(now=MONDAY, limit=10)
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", returning)
+    Reminder.objects.filter(pk=cancelled.pk).update(status=ReminderStatus.CANCELLED)
+
+    # when: the group begins, is sent, and one row's lease runs out before it is marked
+    began = sweep.group_begin(reminders=claimed, now=MONDAY, clinic=open_clinic).sending
+    marks = sweep.SentMarks()
+    for reminder in began:
+        marks.add(reminder, f"provider-{reminder.pk}")
+    Reminder.objects.filter(pk=lapsed.pk).update(status=ReminderStatus.UNKNOWN)
+    unmarked = marks.flush(now=MONDAY)
+
+    # then: the cancelled row was not begun, the lapsed one was not marked
+    assert began == [first, lapsed]
+    assert unmarked == [lapsed.pk]
+    rows = Reminder.objects.in_bulk()
+    assert [(rows[r.pk].status, rows[r.pk].provider_id) for r in (first, cancelled, lapsed)] == [
+        (ReminderStatus.SENT, f"provider-{first.pk}"),
+        (ReminderStatus.CANCELLED, ""),
+        (ReminderStatus.UNKNOWN, ""),
+    ]
