@@ -8,6 +8,8 @@ codes of both kinds of permission. What a user may do is unchanged: the same row
 read again on every request (never cached across requests).
 """
 
+import functools
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
@@ -42,28 +44,32 @@ def _permission_codes():
     return JoinedCodes(perms.annotate(code=code).order_by().values("code"))
 
 
+@functools.cache
+def _users_with_rights():
+    """The users with what every staff page reads of them: built once per process (building
+    the subqueries costs more than the query's planning), filtered per request."""
+    role = (
+        Group.objects.filter(user=OuterRef("pk"), name__in=[r.value for r in ROLE_PRECEDENCE])
+        .order_by(Case(*(When(name=r.value, then=Value(n)) for n, r in enumerate(ROLE_PRECEDENCE))))
+        .values("name")[:1]
+    )
+    # The clinic every page works in is the first one (Clinic.current); the profile's own
+    # serves for it only when it is that one.
+    first_clinic = Clinic.objects.order_by("pk").values("pk")[:1]
+    return (
+        get_user_model()
+        ._default_manager.select_related("staff_profile__clinic")
+        .annotate(
+            role_name=Subquery(role),
+            permission_codes=_permission_codes(),
+            first_clinic_id=Subquery(first_clinic),
+        )
+    )
+
+
 class StaffModelBackend(ModelBackend):
     def get_user(self, user_id):
-        role = (
-            Group.objects.filter(user=OuterRef("pk"), name__in=[r.value for r in ROLE_PRECEDENCE])
-            .order_by(
-                Case(*(When(name=r.value, then=Value(n)) for n, r in enumerate(ROLE_PRECEDENCE)))
-            )
-            .values("name")[:1]
-        )
-        # The clinic every page works in is the first one (Clinic.current); the profile's own
-        # serves for it only when it is that one.
-        first_clinic = Clinic.objects.order_by("pk").values("pk")[:1]
-        users = get_user_model()._default_manager.select_related("staff_profile__clinic")
-        user = (
-            users.annotate(
-                role_name=Subquery(role),
-                permission_codes=_permission_codes(),
-                first_clinic_id=Subquery(first_clinic),
-            )
-            .filter(pk=user_id)
-            .first()
-        )
+        user = _users_with_rights().filter(pk=user_id).first()
         if user is None or not self.user_can_authenticate(user):
             return None
         user._mesotrack_role = Role(user.role_name) if user.role_name else None
