@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .accounts import authenticator_for, second_factor_required, security_event_record
+from .backends import clinic_of_user
 from .models import Clinic, SecurityEvent
 
 
@@ -23,7 +24,10 @@ class ClinicTimezoneMiddleware:
     def __call__(self, request):
         token = None
         try:
-            token = Clinic.current_for_request()
+            # A signed-in member of staff brings the clinic with their own row (one query).
+            user = getattr(request, "user", None)
+            known = clinic_of_user(user) if user is not None and user.is_authenticated else None
+            token = Clinic.current_for_request(known=known)
             request.clinic = Clinic.current()
         except DatabaseError:
             # Let /healthz answer 503 with the reason instead of failing here.

@@ -246,9 +246,10 @@ class Clinic(models.Model):
         return _request_clinic.get() or cls.objects.order_by("pk").first()
 
     @classmethod
-    def current_for_request(cls):
-        """Read the clinic once for a request; returns a token for `release_request`."""
-        return _request_clinic.set(cls.objects.order_by("pk").first())
+    def current_for_request(cls, *, known: "Clinic | None" = None):
+        """Read the clinic once for a request; returns a token for `release_request`.
+        `known`: the current clinic's row already read in this request (with the user)."""
+        return _request_clinic.set(known or cls.objects.order_by("pk").first())
 
     @staticmethod
     def release_request(token) -> None:

@@ -196,6 +196,11 @@ RECOVERY_CODE_COUNT = 10
 # timeout (Clinic.idle_timeout_minutes), and at the latest after a working day.
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_AGE = 12 * 60 * 60
+# Read from the shared cache (below), written through to the database: a staff page asks the
+# database for the user and their rights, not for the session too. A cache miss or outage
+# falls back to the database row; logout and login delete the cached copy with the row.
+# https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cached-sessions
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Internationalisation ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.db.models import FilteredRelation, OuterRef, Q, QuerySet, Subquery
+
 from clinic.models import Clinic
 
 from .models import (
@@ -150,7 +152,29 @@ def screening_judgement(*, screening: Screening, formulation_version, on_date: d
     )
 
 
+def screenings_with_recheck(screenings: QuerySet[Screening], *, on_date: date) -> list[Screening]:
+    """The screenings, each with its latest re-check of `on_date` (if any) read in the same
+    query, for a page that judges the latest one (the clinical tab)."""
+    latest = (
+        ScreeningRecheck.objects.filter(screening=OuterRef("pk"), checked_on=on_date)
+        .order_by("-pk")
+        .values("pk")[:1]
+    )
+    rows = list(
+        screenings.annotate(
+            recheck_of_day=FilteredRelation("rechecks", condition=Q(rechecks__pk=Subquery(latest)))
+        ).select_related("recheck_of_day")
+    )
+    for row in rows:
+        # select_related sets the attribute only when the join found a row.
+        row.recheck_read = (on_date, getattr(row, "recheck_of_day", None))
+    return rows
+
+
 def _recheck_on(screening: Screening, on_date: date) -> ScreeningRecheck | None:
+    read_on, recheck = getattr(screening, "recheck_read", (None, None))
+    if read_on == on_date:
+        return recheck
     return screening.rechecks.filter(checked_on=on_date).order_by("-pk").first()
 
 

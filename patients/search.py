@@ -16,9 +16,10 @@ PHONE_LIKE = re.compile(r"^\s*\+?[\d\s().-]{6,}$")
 def patient_search(*, query: str) -> QuerySet[Patient]:
     """Patients matching every word of the query, by name, record number or phone digits.
 
-    "ann smi" finds Ann Smith (a word of one or two letters matches the start of a name, longer
-    ones any part of it); an address with "@" finds by email; "MT000123", "mt123" or "123" find
-    by record number; "07700 900123" or "+44 7700 900123" find by mobile (6+ digits).
+    "ann smi" finds Ann Smith (a word of up to three letters matches the start of a given or
+    family name, longer ones any part of it: "mith" finds Smith too); an address with "@"
+    finds by email; "MT000123", "mt123" or "123" find by record number; "07700 900123" or
+    "+44 7700 900123" find by mobile (6+ digits).
     """
     patients = Patient.objects.filter(archived_at__isnull=True)
     query = query.strip()
@@ -48,14 +49,17 @@ def patient_search(*, query: str) -> QuerySet[Patient]:
     )
 
 
-# Trigram indexes (migration 0008) serve a contains-match from three letters; a shorter word
-# would scan every patient and match half of them, so it matches the start of a name instead.
-TRIGRAM = 3
+# What reception types to find a patient is mostly the start of a name ("smi", "ann"); up to
+# this many letters a word matches the start of a name, read from b-tree indexes of the upper-
+# cased names (migration 0017). A longer word matches any part of a name through the trigram
+# indexes (migration 0009), which select well from two trigrams (four letters) on: a three-
+# letter contains-match has one trigram and scans every patient.
+PREFIX_LETTERS = 3
 
 
 def _name_word(word: str) -> Q:
     if "@" in word:
         return Q(email__iexact=word)
-    if len(word) < TRIGRAM:
+    if len(word) <= PREFIX_LETTERS:
         return Q(given_name__istartswith=word) | Q(family_name__istartswith=word)
     return Q(given_name__icontains=word) | Q(family_name__icontains=word)

@@ -140,10 +140,12 @@ def patient_clinical(request, patient_id: int):
     )
     # Every screening (the view requires the clinical permission visible_to checks): the list,
     # and the clearance's latest one without reading it again.
-    screenings = list(
+    today = timezone.localdate()
+    screenings = clearance.screenings_with_recheck(
         Screening.objects.visible_to(user)
         .filter(patient=patient)
-        .select_related("clinician__staff_profile", "formulation_version__formulation")
+        .select_related("clinician__staff_profile", "formulation_version__formulation"),
+        on_date=today,
     )
     context = {
         "patient": patient,
@@ -161,7 +163,7 @@ def patient_clinical(request, patient_id: int):
         "clearance": clearance.treatment_clearance(
             patient=patient,
             formulation_version=None,
-            on_date=timezone.localdate(),
+            on_date=today,
             screenings=screenings,
         ),
         "versions": published_versions(),

@@ -1,13 +1,15 @@
 """The authentication backend answers what ModelBackend would, in fewer queries."""
 
 import pytest
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from clinic.backends import StaffModelBackend
+from clinic.backends import StaffModelBackend, clinic_of_user
+from clinic.models import Clinic
 from clinic.roles import Role, user_role
-from clinic.tests.factories import UserFactory
+from clinic.tests.factories import ClinicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,19 +18,62 @@ def _perm(codename: str) -> Permission:
     return Permission.objects.get(codename=codename)
 
 
-def test_a_user_has_their_own_and_their_groups_permissions_in_one_query():
+def test_a_user_has_their_own_and_their_groups_permissions_with_the_user():
     user = UserFactory()
     user.user_permissions.add(_perm("add_patient"))
     group = Group.objects.create(name="Night desk")
     group.permissions.add(_perm("view_patient"))
     user.groups.add(group)
-    user = StaffModelBackend().get_user(user.pk)
 
     with CaptureQueriesContext(connection) as queries:
+        user = StaffModelBackend().get_user(user.pk)
         assert user.has_perm("patients.add_patient")
         assert user.has_perm("patients.view_patient")
         assert not user.has_perm("patients.delete_patient")
     assert len(queries) == 1
+
+
+def test_the_permissions_read_with_the_user_are_those_modelbackend_gives(staff):
+    for role in (Role.RECEPTION, Role.CLINICIAN, Role.CLINIC_ADMIN):
+        user = staff(role).user
+        loaded = StaffModelBackend().get_user(user.pk)
+        assert loaded.get_all_permissions() == ModelBackend().get_all_permissions(user)
+        assert loaded.get_all_permissions()
+
+
+def test_a_user_without_any_permission_has_none():
+    user = StaffModelBackend().get_user(UserFactory().pk)
+    assert user.get_all_permissions() == set()
+    assert not user.has_perm("patients.view_patient")
+
+
+def test_a_superuser_has_every_permission():
+    user = StaffModelBackend().get_user(UserFactory(is_superuser=True).pk)
+    assert user.has_perm("patients.delete_patient")
+    assert len(user.get_all_permissions()) == Permission.objects.count()
+
+
+def test_the_user_comes_with_the_clinic_they_work_in(staff, clinic):
+    user = staff(Role.RECEPTION).user
+    with CaptureQueriesContext(connection) as queries:
+        loaded = StaffModelBackend().get_user(user.pk)
+        assert clinic_of_user(loaded) == clinic
+    assert len(queries) == 1
+
+
+def test_a_profile_of_another_clinic_than_the_current_one_brings_none(staff, clinic):
+    other = ClinicFactory(name="Second site")
+    profile = staff(Role.RECEPTION)
+    profile.clinic = other
+    profile.save(update_fields=["clinic"])
+    assert clinic_of_user(StaffModelBackend().get_user(profile.user_id)) is None
+
+
+def test_a_clinic_setting_changed_is_seen_on_the_next_request(staff, clinic):
+    user = staff(Role.RECEPTION).user
+    StaffModelBackend().get_user(user.pk)
+    Clinic.objects.filter(pk=clinic.pk).update(screening_valid_days=30)
+    assert clinic_of_user(StaffModelBackend().get_user(user.pk)).screening_valid_days == 30
 
 
 def test_an_inactive_user_has_no_permission_and_is_not_loaded():

@@ -3,6 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from clinic.models import SecurityEvent
 from clinic.roles import Role
@@ -55,3 +57,21 @@ def test_the_session_cookie_ends_when_the_browser_closes(client, staff):
     response = client.post("/accounts/login/", {"username": "rita", "password": "test-password"})
     cookie = response.cookies["sessionid"]
     assert cookie["expires"] == "" and cookie["max-age"] == ""
+
+
+def test_a_logged_out_session_cookie_opens_nothing_again(desk):
+    # Sessions are read from the cache first (SESSION_ENGINE cached_db): logging out must end
+    # the cached copy too, or a copied cookie would still open the pages.
+    cookie = desk.cookies["sessionid"].value
+    assert desk.get("/patients/").status_code == 200
+    desk.post("/accounts/logout/")
+    desk.cookies["sessionid"] = cookie
+    assert desk.get("/patients/").status_code == 302
+
+
+def test_a_session_comes_from_the_cache_without_a_query(desk):
+    desk.get("/patients/")
+    with CaptureQueriesContext(connection) as queries:
+        assert desk.get("/patients/").status_code == 200
+    assert queries.captured_queries
+    assert not [q for q in queries.captured_queries if "django_session" in q["sql"]]

@@ -12,6 +12,7 @@ from patients.clearance import (
     RECEPTION_CLINICIAN,
     RECEPTION_SCREEN,
     pre_session_clearance,
+    screenings_with_recheck,
     treatment_clearance,
 )
 from patients.models import ScreeningRule, SexAtBirth
@@ -295,3 +296,37 @@ def test_no_answer_set_with_an_absolute_or_uncleared_referral_finding_is_cleared
         assert result.next_step in ("screen", "refer")
         assert hard[0].name in result.message
     assert result.cleared == (result.blocking == ())
+
+
+def test_screenings_read_with_their_recheck_judge_as_the_recheck_read_apart(db, clinic):
+    # given a screening re-checked twice today (the later one reports an infection) and once
+    # last week
+    screening = ScreeningFactory(screened_on=SCREENED)
+    ScreeningRecheckFactory(screening=screening, checked_on=TODAY - timedelta(days=7))
+    ScreeningRecheckFactory(screening=screening, checked_on=TODAY)
+    latest = ScreeningRecheckFactory(
+        screening=screening, checked_on=TODAY, answers={"scalp_infection": True}
+    )
+    patient = screening.patient
+
+    # when the clinical tab reads the screenings with today's re-check
+    screenings = screenings_with_recheck(patient.screenings.all(), on_date=TODAY)
+    result = treatment_clearance(
+        patient=patient, formulation_version=None, on_date=TODAY, screenings=screenings
+    )
+
+    # then it is the latest of the day, as the clearance reads it on its own, and no other
+    assert len(screenings) == 1
+    assert result.recheck == latest
+    assert result == clearance(patient)
+    assert [f.rule_code for f in result.blocking] == ["scalp_infection"]
+    tomorrow = screenings_with_recheck(patient.screenings.all(), on_date=TODAY + timedelta(1))
+    assert (
+        treatment_clearance(
+            patient=patient,
+            formulation_version=None,
+            on_date=TODAY + timedelta(1),
+            screenings=tomorrow,
+        ).recheck
+        is None
+    )

@@ -58,10 +58,29 @@ def test_archived_patients_are_not_listed(people):
         ("jo", {"Cat"}),  # the start of Jones
         ("ne", set()),  # two letters inside a name are too few to mean it
         ("c jon", {"Cat"}),
+        ("smi", {"Ann", "Bob"}),  # the start of Smith and Smithers
+        ("ith", set()),  # three letters inside a name: the start of a name is meant
+        ("mith", {"Ann", "Bob"}),  # four letters match inside a name
+        ("ann smi", {"Ann"}),
     ],
 )
-def test_a_word_of_one_or_two_letters_matches_the_start_of_a_name(people, query, names):
+def test_a_word_of_up_to_three_letters_matches_the_start_of_a_name(people, query, names):
     assert found(query) == names
+
+
+@pytest.mark.django_db
+def test_a_short_name_search_can_use_the_prefix_indexes_on_postgresql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the expression indexes are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = patient_search(query="smi").order_by().query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    assert "patient_family_name_prefix" in plan
+    assert "patient_given_name_prefix" in plan
 
 
 def test_a_patient_is_found_by_their_email_address(people):

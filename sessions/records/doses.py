@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum
 
 from formulations.models import IngredientLine
 from formulations.units import decimal_text, ingredient_doses
@@ -26,31 +26,36 @@ class CumulativeDose:
 
 
 def patient_cumulative_doses(*, patient) -> list[CumulativeDose]:
-    """Totals per ingredient (and unit), sorted by ingredient name. Two queries, whatever the
-    number of sessions and versions: the volumes per version, and those versions' lines."""
-    per_version = (
-        Injection.objects.filter(record__session__patient=patient, record__signed_at__isnull=False)
-        .values("record__formulation_version")
-        .annotate(volume=Sum("volume_ml"), records=Count("record", distinct=True))
-        .order_by("record__formulation_version")
+    """Totals per ingredient (and unit), sorted by ingredient name. One query, whatever the
+    number of sessions and versions: each line (with its ingredient) of every version the
+    patient was signed for, beside that version's signed volume and number of records."""
+    signed = Injection.objects.filter(
+        record__session__patient=patient, record__signed_at__isnull=False
     )
-    volumes = {
-        row["record__formulation_version"]: (row["volume"], row["records"]) for row in per_version
-    }
-    if not volumes:
-        return []
-    lines_of: dict[int, list] = {pk: [] for pk in volumes}
-    for line in IngredientLine.objects.filter(version__in=volumes).select_related("ingredient"):
-        lines_of[line.version_id].append(line)
+    of_version = (
+        signed.filter(record__formulation_version=OuterRef("version"))
+        .values("record__formulation_version")
+        .order_by()
+    )
+    lines = (
+        IngredientLine.objects.filter(version__in=signed.values("record__formulation_version"))
+        .select_related("ingredient")
+        .annotate(
+            volume=Subquery(of_version.annotate(v=Sum("volume_ml")).values("v")),
+            records=Subquery(
+                of_version.annotate(n=Count("record", distinct=True)).values("n"),
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("version_id", "pk")
+    )
     totals: dict[tuple[int, str], list] = {}
-    for version_pk in sorted(volumes):
-        volume, records = volumes[version_pk]
-        lines = lines_of[version_pk]
-        for dose in ingredient_doses(version=None, volume_ml=volume, lines=lines):
+    for line in lines:
+        for dose in ingredient_doses(version=None, volume_ml=line.volume, lines=[line]):
             key = (dose.ingredient.pk, dose.unit)
             entry = totals.setdefault(key, [dose.ingredient, Decimal(0), 0])
             entry[1] += dose.amount
-            entry[2] += records
+            entry[2] += line.records
     return sorted(
         (
             CumulativeDose(ingredient=ing, amount=amount.normalize(), unit=unit, sessions=n)

@@ -64,7 +64,8 @@ def safety_report(*, date_from: date, date_to: date, zone: ZoneInfo) -> SafetyRe
     sessions = dict(
         SessionRecord.objects.filter(in_period, signed_at__isnull=False)
         .values("formulation_version")
-        .annotate(n=Count("pk"))
+        # Counted by session (one record each): the columns of record_signed_version_idx.
+        .annotate(n=Count("session"))
         .values_list("formulation_version", "n")
     )
     events = (

@@ -138,3 +138,23 @@ def test_the_page_needs_the_same_queries_for_1_and_50_versions(
     add_versions(49)
     with django_assert_max_num_queries(12):
         assert admin.get(URL, params).content.decode().count('data-testid="safety-row"') == 50
+
+
+def test_the_signed_sessions_per_version_are_read_from_the_signed_records_index():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    version = FormulationVersionFactory()
+    signed_session(version, day=3)
+    with CaptureQueriesContext(connection) as queries:
+        assert safety_report(**NOVEMBER).versions[0].sessions == 1
+    counted = next(q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"])
+    with connection.cursor() as cursor:
+        # A table of a few rows is always scanned; forbid that to see which index serves it.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {counted}")
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    # Index only: the count never reads the records' own (wide) rows, only the index.
+    assert "Index Only Scan using record_signed_version_idx" in plan
