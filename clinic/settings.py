@@ -198,9 +198,10 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_AGE = 12 * 60 * 60
 # Read from the shared cache (below), written through to the database: a staff page asks the
 # database for the user and their rights, not for the session too. A cache miss or outage
-# falls back to the database row; logout and login delete the cached copy with the row.
+# falls back to the database row (clinic/session_store.py: Django's cached_db, with login and
+# logout that work while Redis is down); logout deletes the cached copy with the row.
 # https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cached-sessions
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "clinic.session_store"
 
 # Internationalisation ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -75,3 +76,33 @@ def test_a_session_comes_from_the_cache_without_a_query(desk):
         assert desk.get("/patients/").status_code == 200
     assert queries.captured_queries
     assert not [q for q in queries.captured_queries if "django_session" in q["sql"]]
+
+
+class UnreachableCache(LocMemCache):
+    """A cache whose server is down: every call fails as redis-py's would."""
+
+    def _down(self, *args, **kwargs):
+        raise ConnectionError("Connection refused")
+
+    get = set = add = delete = has_key = incr = get_many = set_many = delete_many = _down
+
+
+UNREACHABLE = {"default": {"BACKEND": f"{__name__}.UnreachableCache"}}
+
+
+def test_staff_log_in_work_and_log_out_while_the_session_cache_is_down(settings, client, staff):
+    # given the shared cache (Redis) is down
+    settings.CACHES = UNREACHABLE
+    staff(Role.RECEPTION, user__username="rita")
+
+    # when a receptionist logs in, opens a page and logs out
+    login = client.post("/accounts/login/", {"username": "rita", "password": "test-password"})
+    page = client.get("/patients/")
+    cookie = client.cookies["sessionid"].value
+    logout = client.post("/accounts/logout/")
+
+    # then each step works from the database alone, and the session is over
+    assert login.status_code == 302 and page.status_code == 200
+    assert logout.status_code == 302
+    client.cookies["sessionid"] = cookie
+    assert client.get("/patients/").status_code == 302
