@@ -59,7 +59,7 @@ from .selfservice import (
     WaitlistOffer,
     WaitlistStatus,
 )
-from .usage import VersionPatient, VersionUsage
+from .usage import VersionDay, VersionPatient, VersionUsage
 
 __all__ = [
     "ResearchExport",
@@ -108,6 +108,7 @@ __all__ = [
     "WaitlistOffer",
     "WaitlistStatus",
     "OfferStatus",
+    "VersionDay",
     "VersionPatient",
     "VersionUsage",
 ]

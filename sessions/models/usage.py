@@ -41,3 +41,21 @@ class VersionPatient(models.Model):
 
     def __str__(self):
         return f"{self.version_id}/{self.patient_id}"
+
+
+class VersionDay(models.Model):
+    """Signed records naming this version on one day of the clinic's calendar (the session's
+    day in the clinic's zone): the safety report's sessions per version over any period, read
+    from at most a row per version and day instead of every record of the period."""
+
+    version = models.ForeignKey(
+        "formulations.FormulationVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    day = models.DateField()
+    sessions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "day"], name="version_day_once")]
+
+    def __str__(self):
+        return f"{self.version_id} on {self.day}: {self.sessions} sessions"

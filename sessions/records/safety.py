@@ -1,9 +1,10 @@
 """The safety report: adverse events per formulation version and per lot, against how many signed
 sessions used each version, so a clinic sees harm early (issue 6; DOMAIN.md "Adverse events").
 
-Counts are by the date of the session the event followed, in the clinic's zone. Voided events
-are left out; an event after a session without a signed record is counted apart, since it names
-no version yet.
+Counts are by the date of the session the event followed, in the clinic's zone; the signed
+sessions per version come from the per-day totals counted at signing (sessions/records/usage.py).
+Voided events are left out; an event after a session without a signed record is counted apart,
+since it names no version yet.
 """
 
 from collections import Counter, defaultdict
@@ -12,10 +13,10 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 
 from formulations.models import FormulationVersion, Lot
-from sessions.models import AdverseEvent, AdverseEventType, SessionRecord
+from sessions.models import AdverseEvent, AdverseEventType, VersionDay
 
 
 @dataclass
@@ -61,12 +62,13 @@ def safety_report(*, date_from: date, date_to: date, zone: ZoneInfo) -> SafetyRe
     start, end = period_bounds(date_from=date_from, date_to=date_to, zone=zone)
     in_period = Q(session__starts_at__gte=start, session__starts_at__lt=end)
 
+    # The running per-day totals (sessions/records/usage.py), not the period's records: a
+    # year's report reads at most a row per version and day, however busy the year was.
     sessions = dict(
-        SessionRecord.objects.filter(in_period, signed_at__isnull=False)
-        .values("formulation_version")
-        # Counted by session (one record each): the columns of record_signed_version_idx.
-        .annotate(n=Count("session"))
-        .values_list("formulation_version", "n")
+        VersionDay.objects.filter(day__gte=date_from, day__lte=date_to)
+        .values("version")
+        .annotate(n=Sum("sessions"))
+        .values_list("version", "n")
     )
     events = (
         AdverseEvent.objects.filter(in_period, voided_at__isnull=True)

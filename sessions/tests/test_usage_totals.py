@@ -1,5 +1,6 @@
-"""The usage report's totals per version are counted with each signature and never drift from a
-full recount of the signed records (sessions/records/usage.py)."""
+"""The usage report's totals per version, and the safety report's per version and day, are counted
+with each signature and never drift from a full recount of the signed records
+(sessions/records/usage.py)."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -8,15 +9,17 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from clinic.models import Clinic
 from clinic.roles import Role
 from patients.tests.factories import (
     ScreenedPatientFactory,
     ScreeningRecheckFactory,
     TreatmentConsentFactory,
 )
-from sessions.models import SessionStatus, VersionUsage
+from sessions.models import SessionStatus, VersionDay, VersionUsage
 from sessions.records import records
 from sessions.records.recall import version_usage
+from sessions.records.safety import safety_report
 from sessions.records.usage import usage_drift, usage_recount
 from sessions.tests.factories import TreatmentPlanFactory, TreatmentSessionFactory
 from sessions.tests.records_fixtures import SESSION_START
@@ -104,3 +107,35 @@ def test_a_drifted_total_is_found_and_recounted(signed_four):
 
     call_command("usage_recount", check=True)
     assert VersionUsage.objects.get(version=signed_four).sessions == 4
+
+
+def _clinic_day(at):
+    return at.astimezone(Clinic.current().zone).date()
+
+
+def test_each_signature_counts_on_the_sessions_day_at_the_clinic(signed_four):
+    first, second = _clinic_day(SESSION_START), _clinic_day(SESSION_START + timedelta(days=14))
+    days = dict(VersionDay.objects.filter(version=signed_four).values_list("day", "sessions"))
+    assert days == {first: 2, second: 2}
+
+
+def test_the_safety_report_counts_the_signed_sessions_of_its_period_only(signed_four):
+    first = _clinic_day(SESSION_START)
+    zone = Clinic.current().zone
+
+    def sessions(date_to):
+        report = safety_report(date_from=first, date_to=date_to, zone=zone)
+        return {row.version.pk: row.sessions for row in report.versions if row.version}
+
+    assert sessions(first) == {signed_four.pk: 2}
+    assert sessions(first + timedelta(days=14)) == {signed_four.pk: 4}
+
+
+def test_a_drifted_day_total_is_found_and_recounted(signed_four):
+    VersionDay.objects.filter(version=signed_four).update(sessions=7)
+    assert usage_drift() == [signed_four.pk]
+
+    usage_recount()
+
+    assert usage_drift() == []
+    assert sum(VersionDay.objects.values_list("sessions", flat=True)) == 4
