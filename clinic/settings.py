@@ -5,6 +5,7 @@ the console and var/outbox/. Production (docker compose, CI): DATABASE_URL, CELE
 EMAIL_URL and SECRET_KEY from the environment, DEBUG off. Every variable is listed in README.md.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,6 +34,19 @@ def _own_redis_database(url: str) -> str:
     parts = urlsplit(url)
     number = int(parts.path.strip("/") or 0) + TEST_PROCESS_INDEX
     return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+def _test_process_broker(url: str) -> str:
+    """The broker URL of this test process, moved on once: Celery reads the CELERY_BROKER_URL
+    variable before these settings, so the moved URL is written back to it, and
+    MESOTRACK_BROKER_OF names the process it was moved for, so a subprocess (a worker, a
+    manage.py command), which inherits both, uses it as it is."""
+    if TEST_PROCESS_INDEX is None or os.environ.get("MESOTRACK_BROKER_OF") == _TEST_PROCESS:
+        return url
+    moved = _own_redis_database(url)
+    os.environ["CELERY_BROKER_URL"] = moved
+    os.environ["MESOTRACK_BROKER_OF"] = _TEST_PROCESS
+    return moved
 
 
 # Files the running processes share (the cache, the filesystem broker's folders).
@@ -241,7 +255,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Celery -----------------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
-CELERY_BROKER_URL = _own_redis_database(env.str("CELERY_BROKER_URL", default="filesystem://"))
+CELERY_BROKER_URL = _test_process_broker(env.str("CELERY_BROKER_URL", default="filesystem://"))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = SHARED_DIR / "celery" / "queue"
     # The filesystem transport expects its folders to exist before the first message.

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from clinic.celery import app as celery_app
 from clinic.tests.test_settings import run_manage
 from sessions.outreach.throttle import throttle_hit
 
@@ -56,3 +57,10 @@ def test_a_count_made_in_another_process_is_seen_here():
 
     # when this process uses it once more, then it is over the limit
     assert not throttle_hit(scope="shared-test", key="203.0.113.9", limit=2, window_seconds=60)
+
+
+def test_celery_reads_the_broker_the_settings_name():
+    # Celery prefers the CELERY_BROKER_URL variable to the settings: in a parallel test process,
+    # which the settings move to a Redis database of its own, both must still name that one, or
+    # two processes' workers would take each other's tasks.
+    assert celery_app.conf.broker_url == settings.CELERY_BROKER_URL
