@@ -2,17 +2,19 @@
 
 It marks stale leases `unknown`, cancels the rows of patients whose processing is restricted,
 adds the periodic prompts, then claims due rows (SKIP LOCKED on PostgreSQL, the IMMEDIATE
-transaction on SQLite) by stamping `claimed_at`, commits, and works through them in groups of
-MARK_EVERY. A group begins in one commit (`group_begin`): each row is judged first, with what the
-claim read and the sweep's clock: one inside the patient's quiet hours (the hours they have now)
-is handed back due at their end; one whose appointment started, was cancelled or whose patient
-may no longer be messaged on its channel ends expired or cancelled, with the reason. The rest
-turn `sending` in one conditional UPDATE that takes only rows still `pending` under this sweep's
-claim, so a row a booking change cancelled (or another sweep took) after the claim is never
-sent. Then each row that turned `sending` is sent, and the group is marked `sent` in one
-conditional UPDATE (SentMarks) before the next group begins. A booking changed after its row's
-group began finds the row `sending`, counts it as possibly told (rows.MAY_HAVE_REACHED) and
-queues its own notice: the window is one group's sends, not one row's.
+transaction on SQLite) by stamping `claimed_at`, commits, and works through them in groups: at
+most MARK_EVERY rows, about GROUP_SECONDS of sends at the pace this sweep has measured. A group
+begins in one commit (`group_begin`): each row is judged first, with what the claim read and the
+sweep's clock: one inside the patient's quiet hours (the hours they have now) is handed back due
+at their end; one whose appointment started, was cancelled or whose patient may no longer be
+messaged on its channel ends expired or cancelled, with the reason. The rest turn `sending` in
+one conditional UPDATE that takes only rows still `pending` under this sweep's claim, so a row a
+booking change cancelled (or another sweep took) after the claim is never sent. Then each row
+that turned `sending` is sent, and the group is marked `sent` in one conditional UPDATE
+(SentMarks) before the next group begins. A booking changed after its row's group began finds
+the row `sending`, counts it as possibly told (rows.MAY_HAVE_REACHED) and queues its own notice:
+the window is one group's sends, not one row's, which is why a group holds about a second of
+sends (MARK_EVERY rows with a fast provider, a few with a slow one).
 
 A worker killed mid-group leaves that group `sending`, sent or not: after the lease those rows
 become `unknown` and are never resent automatically, since the provider may have delivered them
@@ -63,6 +65,13 @@ BATCH_SIZE = 200
 # small, since each of those may have reached the patient; large enough that the two commits
 # cost little per row.
 MARK_EVERY = 50
+# Between a group's begin and a row's own send a booking change no longer stops that row (it is
+# already `sending`), so a group holds about this many seconds of sends, at the pace measured
+# so far in the sweep: MARK_EVERY rows when the provider answers in milliseconds, two or three
+# when a text takes half a second. The first group of a sweep, before any send is timed, is
+# FIRST_GROUP rows.
+GROUP_SECONDS = 1.0
+FIRST_GROUP = 5
 # A sweep stops claiming after this many seconds so it ends well inside Celery's soft time
 # limit (60 s): rows it did not reach wait for the next minute instead of being cut off mid-send.
 SWEEP_BUDGET_SECONDS = 40
@@ -491,6 +500,16 @@ def _flush(marks: SentMarks, *, now: datetime, result: SweepResult) -> None:
     result.unknown += len(lapsed)
 
 
+def group_size(*, sends: int, send_seconds: float, most: int) -> int:
+    """How many rows the next group begins: about GROUP_SECONDS of sends at the pace of the
+    `sends` this sweep made in `send_seconds`, between 1 and `most`."""
+    if sends == 0:
+        return min(FIRST_GROUP, most)
+    if send_seconds <= 0:
+        return most
+    return max(1, min(most, int(GROUP_SECONDS * sends / send_seconds)))
+
+
 def dispatch_due_reminders(
     *,
     now: datetime,
@@ -511,6 +530,7 @@ def dispatch_due_reminders(
     reminders_cancel_restricted(now=now)
     reminders_generate_periodic(now=now, clinic=clinic)
     started = monotonic_clock.monotonic()
+    sends, send_seconds = 0, 0.0  # the provider's pace so far, which sizes the groups
     while monotonic_clock.monotonic() - started < budget_seconds:
         batch = claim_due_reminders(now=now, limit=batch_size)
         if not batch:
@@ -519,10 +539,13 @@ def dispatch_due_reminders(
         untried = {r.pk for r in batch}
         marks = SentMarks()
         try:
-            for first in range(0, len(batch), mark_every):
+            first = 0
+            while first < len(batch):
                 if monotonic_clock.monotonic() - started >= budget_seconds:
                     break  # out of time: the rest of the batch is handed back below
-                group = batch[first : first + mark_every]
+                size = group_size(sends=sends, send_seconds=send_seconds, most=mark_every)
+                group = batch[first : first + size]
+                first += size
                 start = group_begin(reminders=group, now=now, clinic=clinic)
                 for outcome, count in start.settled.items():
                     result.add(outcome, count)
@@ -533,8 +556,13 @@ def dispatch_due_reminders(
                     if monotonic_clock.monotonic() - started >= budget_seconds:
                         break
                     untried.discard(reminder.pk)
+                    tick = monotonic_clock.monotonic()
                     result.add(
                         send_reminder(reminder=reminder, now=now, clinic=clinic, marks=marks)
+                    )
+                    sends, send_seconds = (
+                        sends + 1,
+                        send_seconds + monotonic_clock.monotonic() - tick,
                     )
                 _flush(marks, now=now, result=result)
         finally:

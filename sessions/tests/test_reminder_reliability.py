@@ -306,8 +306,9 @@ def test_a_worker_killed_mid_send_leaves_its_group_unknown_and_never_resends_it(
             starts_at=now + timedelta(days=3, minutes=minutes),
         )
 
-    reminder, *group = [due_sms(session=book(n), now=now) for n in range(sweep.MARK_EVERY)]
-    untried = [due_sms(session=book(sweep.MARK_EVERY + n), now=now) for n in (0, 1)]
+    # (A sweep's first group, before it has timed any send, is FIRST_GROUP rows.)
+    reminder, *group = [due_sms(session=book(n), now=now) for n in range(sweep.FIRST_GROUP)]
+    untried = [due_sms(session=book(sweep.FIRST_GROUP + n), now=now) for n in (0, 1)]
     broker_url = celery_app.conf.broker_url
     log = tmp_path / "worker.log"
     purge_queue(celery_app)
@@ -335,7 +336,7 @@ def test_a_worker_killed_mid_send_leaves_its_group_unknown_and_never_resends_it(
     assert statuses(*untried) == [ReminderStatus.PENDING] * 2
     lease = timedelta(minutes=clinic.reminder_lease_minutes)
     result = sweep.dispatch_due_reminders(now=now + lease + timedelta(minutes=1))
-    assert result.unknown == sweep.MARK_EVERY
+    assert result.unknown == sweep.FIRST_GROUP
     assert result.sent == 2
     assert statuses(*untried) == [ReminderStatus.SENT] * 2
     assert set(statuses(reminder, *group)) == {ReminderStatus.UNKNOWN}
@@ -346,7 +347,7 @@ def test_a_worker_killed_mid_send_leaves_its_group_unknown_and_never_resends_it(
     # when: the dispatch task the killed worker never acknowledged (acks_late) is redelivered,
     # as Redis does after the visibility timeout, to a new worker; a second due text shows
     # that this worker's sweep really ran
-    witness = due_sms(session=book(sweep.MARK_EVERY + 2), now=timezone.now())
+    witness = due_sms(session=book(sweep.FIRST_GROUP + 2), now=timezone.now())
     queue = celery_app.conf.task_default_queue
     with Connection(broker_url, transport_options={"visibility_timeout": 0}) as conn:
         waiting = conn.default_channel.client.llen(queue)
