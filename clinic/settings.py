@@ -8,6 +8,7 @@ EMAIL_URL and SECRET_KEY from the environment, DEBUG off. Every variable is list
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -29,8 +30,6 @@ def _own_redis_database(url: str) -> str:
     """The Redis URL with the database number moved on by the test process's index."""
     if TEST_PROCESS_INDEX is None or not url.startswith(("redis://", "rediss://")):
         return url
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     number = int(parts.path.strip("/") or 0) + TEST_PROCESS_INDEX
     return urlunsplit(parts._replace(path=f"/{number}"))
