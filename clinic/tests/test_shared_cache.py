@@ -5,7 +5,6 @@ from pathlib import Path
 
 from django.conf import settings
 
-from clinic.celery import app as celery_app
 from clinic.tests.test_settings import run_manage
 from sessions.outreach.throttle import throttle_hit
 
@@ -59,8 +58,20 @@ def test_a_count_made_in_another_process_is_seen_here():
     assert not throttle_hit(scope="shared-test", key="203.0.113.9", limit=2, window_seconds=60)
 
 
-def test_celery_reads_the_broker_the_settings_name():
-    # Celery prefers the CELERY_BROKER_URL variable to the settings: in a parallel test process,
-    # which the settings move to a Redis database of its own, both must still name that one, or
-    # two processes' workers would take each other's tasks.
-    assert celery_app.conf.broker_url == settings.CELERY_BROKER_URL
+def test_a_parallel_test_process_gives_celery_and_the_cache_its_own_broker_database():
+    # given a fourth parallel test process (gw3) on Redis database 2
+    # when its settings and Celery app load (in a process of their own, whatever this one is)
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; from clinic.celery import app; "
+        "print(settings.CACHES['default']['LOCATION'], app.conf.broker_url)",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/2",
+        CACHE_URL="",
+        PYTEST_XDIST_WORKER="gw3",
+        MESOTRACK_BROKER_OF="",
+    )
+    # then the cache and Celery (which reads CELERY_BROKER_URL before the settings) both use
+    # database 5, so two processes' workers never take each other's tasks
+    assert result.stdout.split() == ["redis://127.0.0.1:6379/5"] * 2, result.stderr
