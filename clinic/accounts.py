@@ -147,6 +147,15 @@ def authenticator_for(user) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
+def has_authenticator(user) -> bool:
+    """Whether `user` has a confirmed authenticator app: read with the user on each request
+    (clinic/backends.py), or asked here for a user loaded some other way."""
+    known = getattr(user, "_mesotrack_has_authenticator", None)
+    if known is not None:
+        return known
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
 def second_factor_device_for(user, token: str) -> Device | None:
     """The device a typed code is for: six digits are the app's, anything else a recovery code.
     Trying only that one keeps a recovery code from counting as a wrong app code."""

@@ -3,8 +3,9 @@
 Every staff page reads the signed-in user, their permissions and the clinic; Django's
 ModelBackend reads the user and each kind of permission apart, the page header the staff
 profile, and the clinic middleware the clinic row. Here one query brings the user with its
-staff profile and that profile's clinic, the role it acts in (clinic/roles.py), and the
-codes of both kinds of permission. What a user may do is unchanged: the same rows decide it,
+staff profile and that profile's clinic, the role it acts in (clinic/roles.py), the
+codes of both kinds of permission, and whether the user has a confirmed authenticator app (the
+second-factor middleware asks on every staff page). What a user may do is unchanged: the same rows decide it,
 read again on every request (never cached across requests).
 """
 
@@ -13,8 +14,9 @@ import functools
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Case, CharField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, CharField, Exists, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Concat
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.models import Clinic
 from clinic.roles import ROLE_PRECEDENCE, Role
@@ -63,6 +65,7 @@ def _users_with_rights():
             role_name=Subquery(role),
             permission_codes=_permission_codes(),
             first_clinic_id=Subquery(first_clinic),
+            has_authenticator=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
         )
     )
 
@@ -76,6 +79,7 @@ class StaffModelBackend(ModelBackend):
         if not user.is_superuser:
             codes = user.permission_codes
             user._perm_cache = set(codes.split(",")) if codes else set()
+        user._mesotrack_has_authenticator = user.has_authenticator
         profile = getattr(user, "staff_profile", None)
         if profile is not None and profile.clinic_id == user.first_clinic_id:
             user._mesotrack_clinic = profile.clinic

@@ -10,7 +10,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
-from .accounts import authenticator_for, second_factor_required, security_event_record
+from .accounts import has_authenticator, second_factor_required, security_event_record
 from .backends import clinic_of_user
 from .models import Clinic, SecurityEvent
 
@@ -67,7 +67,7 @@ class SecondFactorMiddleware:
             return None  # public pages (@login_not_required)
         if getattr(view_func, "second_factor_exempt", False):
             return None
-        if authenticator_for(user) is not None:
+        if has_authenticator(user):
             return redirect_to_login(request.get_full_path(), reverse("second_factor_verify"))
         if settings.TWO_FACTOR_REQUIRED and second_factor_required(user):
             return redirect_to_login(request.get_full_path(), reverse("second_factor_setup"))

@@ -8,6 +8,8 @@ import pytest
 from axes.models import AccessAttempt
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from clinic.accounts import RECOVERY_CODE_LENGTH
 from clinic.models import SecurityEvent
@@ -153,6 +155,21 @@ def test_reception_who_set_one_up_is_asked_for_it(client, staff):
     user = staff(Role.RECEPTION).user
     authenticator_device(user)
     client.force_login(user)
+    assert client.get("/patients/")["Location"].startswith("/accounts/verify/")
+
+
+def test_an_authenticator_set_up_elsewhere_is_asked_for_on_the_next_page(client, staff):
+    """Whether the user has one is read with the user on every request (clinic/backends.py),
+    not remembered in the session, and costs no query of its own."""
+    user = staff(Role.RECEPTION).user
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/patients/").status_code == 200
+    device_queries = [q for q in queries if re.match(r'SELECT [^(]* FROM "otp_totp_', q["sql"])]
+    assert device_queries == []
+
+    authenticator_device(user)  # confirmed on another device, in another session
+
     assert client.get("/patients/")["Location"].startswith("/accounts/verify/")
 
 
