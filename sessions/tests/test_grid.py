@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from clinic.roles import Role
 from clinic.tests.factories import RoomFactory, WorkingHoursFactory
 from patients.tests.factories import PatientFactory, UserFactory
+from sessions.booking import grid
 from sessions.models import SessionKind, SessionStatus
 from sessions.tests.conftest import MONDAY, at
 from sessions.tests.factories import TreatmentPlanFactory, TreatmentSessionFactory
@@ -290,3 +291,38 @@ def test_the_grid_query_count_is_the_same_for_5_and_100_sessions(
         html = client.get(url).content.decode()
     assert len(few) == len(many)
     assert html.count('data-testid="grid-session"') == 50
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the written-out query is PostgreSQL's"
+)
+def test_postgresql_reads_the_same_rows_as_the_orm(open_clinic, clinician, room):
+    """The calendar reads its sessions with a query written out for PostgreSQL (grid.py); the
+    ORM's query, which SQLite runs, must give the same rows: the same columns in the same
+    order, the same sessions in the same order."""
+    plan = TreatmentPlanFactory(number_of_sessions=6)
+    hidden = PatientFactory(anonymised_at=MONDAY - timedelta(days=1), study_id="S-0042")
+    week_start, next_week = at(open_clinic, 2026, 11, 23, 0), at(open_clinic, 2026, 11, 30, 0)
+    for starts_at, extra in [
+        (week_start, {}),  # the first moment of the week
+        (at(open_clinic, 2026, 11, 24, 10), {"plan": plan, "patient": plan.patient, "sequence": 2}),
+        (at(open_clinic, 2026, 11, 24, 11), {"patient": hidden, "needs_screening": True}),
+        (
+            at(open_clinic, 2026, 11, 25, 9),
+            {"status": SessionStatus.CANCELLED_BY_PATIENT, "status_reason": "Away"},
+        ),
+        (at(open_clinic, 2026, 11, 26, 11), {"kind": SessionKind.ASSESSMENT}),
+        (at(open_clinic, 2026, 11, 29, 23), {"status": SessionStatus.CONFIRMED}),
+        (next_week, {}),  # the next week's first moment: outside
+        (week_start - timedelta(hours=1), {}),  # the week before: outside
+    ]:
+        TreatmentSessionFactory(clinician=clinician, room=room, starts_at=starts_at, **extra)
+    bounds = [week_start, next_week]
+
+    with connection.cursor() as cursor:
+        cursor.execute(grid._grid_rows_sql(), [*bounds, *grid.OFF_GRID])
+        written_out = cursor.fetchall()
+
+    assert written_out == grid._grid_rows_orm(starts_from=bounds[0], starts_before=bounds[1])
+    assert len(written_out) == 5
+    assert len(written_out[0]) == len(grid._ROW_COLUMNS)
