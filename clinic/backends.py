@@ -5,8 +5,8 @@ ModelBackend reads the user and each kind of permission apart, the page header t
 profile, and the clinic middleware the clinic row. Here one query brings the user with its
 staff profile and that profile's clinic, the role it acts in (clinic/roles.py), the
 codes of both kinds of permission, and whether the user has a confirmed authenticator app (the
-second-factor middleware asks on every staff page). What a user may do is unchanged: the same rows decide it,
-read again on every request (never cached across requests).
+second-factor middleware asks on every staff page). What a user may do is unchanged: the same
+rows decide it, read again on every request (never cached across requests).
 """
 
 import functools
@@ -65,7 +65,9 @@ def _users_with_rights():
             role_name=Subquery(role),
             permission_codes=_permission_codes(),
             first_clinic_id=Subquery(first_clinic),
-            has_authenticator=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+            has_authenticator=Exists(
+                TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+            ),
         )
     )
 
