@@ -256,7 +256,10 @@ def _setup_sql() -> tuple[str, str, str]:
          ORDER BY staff.display_name, staff.id
     """  # noqa: S608 - table names from the models, values as parameters
     rooms = f"SELECT * FROM {_table(Room)} WHERE clinic_id = %s AND is_active ORDER BY name"  # noqa: S608
-    opening = f"SELECT weekday, opens, closes FROM {_table(OpeningHours)} WHERE clinic_id = %s"  # noqa: S608
+    opening = (
+        f"SELECT weekday, opens, closes FROM {_table(OpeningHours)} WHERE clinic_id = %s"  # noqa: S608
+        " ORDER BY weekday, opens"
+    )
     return clinicians, rooms, opening
 
 
