@@ -4,10 +4,12 @@ Views compose: the lot recall list and the usage report read session records fro
 app (sessions/records/recall.py).
 """
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,7 +31,7 @@ from .forms import (
     RecallForm,
     VersionForm,
 )
-from .models import Formulation, FormulationVersion, Ingredient, IngredientLine, Lot
+from .models import Formulation, FormulationVersion, Ingredient, IngredientLine, Lot, LotStatus
 from .sheets import ingredient_sheet_context
 from .units import strength_in_words
 
@@ -85,20 +87,37 @@ def formulation_edit(request, pk):
     return render(request, "formulations/form.html", {"form": form, "title": f"Edit {formulation}"})
 
 
+# Lots that expired longer ago than this are history: the detail page names how many there are
+# and shows them on request (?lots=all), so the page does not grow with the years of lots.
+LOTS_SHOWN_AFTER_EXPIRY = timedelta(days=365)
+
+
 @permission_required("formulations.view_formulation", "formulations.view_formulationversion")
 def formulation_detail(request, pk):
     formulation = get_object_or_404(Formulation, pk=pk)
+    today = timezone.localdate()
+    all_lots = request.GET.get("lots") == "all"
+    older_than = today - LOTS_SHOWN_AFTER_EXPIRY
+    lots = Lot.objects.all()
+    if not all_lots:
+        # A quarantined lot waits for someone's decision: shown however old.
+        lots = lots.exclude(Q(expires_on__lt=older_than) & ~Q(status=LotStatus.QUARANTINED))
     versions = (
         formulation.versions.prefetch_related(
             Prefetch("lines", queryset=IngredientLine.objects.select_related("ingredient")),
-            "lots__corrections",
+            Prefetch("lots", queryset=lots.prefetch_related("corrections")),
         )
         # The signed records naming each version, as counted at each signature (the usage
         # report's totals): one row per version, not a count over every record.
-        .annotate(session_count=Coalesce("usage__sessions", 0))
+        .annotate(
+            session_count=Coalesce("usage__sessions", 0),
+            older_lots=Count(
+                "lots",
+                filter=Q(lots__expires_on__lt=older_than) & ~Q(lots__status=LotStatus.QUARANTINED),
+            ),
+        )
         .order_by("-number")
     )
-    today = timezone.localdate()
     for version in versions:
         for line in version.lines.all():
             line.words = strength_in_words(
@@ -109,7 +128,13 @@ def formulation_detail(request, pk):
     return render(
         request,
         "formulations/detail.html",
-        {"formulation": formulation, "versions": versions, "compare_form": CompareForm()},
+        {
+            "formulation": formulation,
+            "versions": versions,
+            "compare_form": CompareForm(),
+            "all_lots": all_lots,
+            "older_than": older_than,
+        },
     )
 
 

@@ -305,3 +305,33 @@ def test_a_correction_without_a_reason_is_shown_on_the_form(client_as):
 
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()
+
+
+@time_machine.travel("2026-12-01 10:00Z", tick=False)
+def test_lots_that_expired_over_a_year_ago_are_counted_and_shown_on_request(
+    client_as, published_version
+):
+    from datetime import date
+
+    from formulations.models import LotStatus
+
+    def lot(expires_on, **extra):
+        received_on = date(expires_on.year - 1, expires_on.month, 1)
+        return LotFactory(
+            version=published_version, received_on=received_on, expires_on=expires_on, **extra
+        )
+
+    recent = lot(date(2026, 1, 1))  # expired eleven months ago
+    old = lot(date(2024, 1, 1))
+    held = lot(date(2024, 6, 1), status=LotStatus.QUARANTINED, status_reason="Check certificate")
+    client = client_as(Role.CLINIC_ADMIN)
+    url = reverse("formulations:detail", kwargs={"pk": published_version.formulation_id})
+
+    page = _content(client.get(url))
+    shown = {n for n in (recent, old, held) if f'data-testid="lot-{n.lot_number}"' in page}
+    assert shown == {recent, held}  # a quarantined lot waits for a decision, however old
+    assert "1 lot that expired before 1 Dec 2025 is not shown." in page
+
+    everything = _content(client.get(f"{url}?lots=all"))
+    assert f'data-testid="lot-{old.lot_number}"' in everything
+    assert 'data-testid="older-lots"' not in everything
