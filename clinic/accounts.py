@@ -153,7 +153,7 @@ def has_authenticator(user) -> bool:
     known = getattr(user, "_mesotrack_has_authenticator", None)
     if known is not None:
         return known
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return authenticator_for(user) is not None
 
 
 def second_factor_device_for(user, token: str) -> Device | None:

@@ -1,9 +1,10 @@
 """Lots (batches) of a published version: receiving, whether one may be used on a day, quarantine
 and recall. An expired or recalled lot can never be recorded as injected (DOMAIN.md)."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 
 from clinic.refusals import FormulationRefused
 
@@ -44,6 +45,24 @@ def lot_receive(
     lot.full_clean()
     lot.save()
     return lot
+
+
+# Lots that expired longer ago than this are history: pages name how many there are and show
+# them on request rather than list them, so a page does not grow with the years of lots.
+LOTS_SHOWN_AFTER_EXPIRY = timedelta(days=365)
+
+
+def lots_history_since(on_date: date) -> date:
+    """The expiry date before which a lot is history on `on_date`."""
+    return on_date - LOTS_SHOWN_AFTER_EXPIRY
+
+
+def lots_in_history(*, on_date: date, prefix: str = "") -> Q:
+    """The lots that are history on `on_date` (`prefix`: the lookup path to them, e.g. "lots__").
+    A quarantined lot never is, however old: it waits for someone's decision."""
+    return Q(**{f"{prefix}expires_on__lt": lots_history_since(on_date)}) & ~Q(
+        **{f"{prefix}status": LotStatus.QUARANTINED}
+    )
 
 
 def lot_status_on(*, lot: Lot, on_date: date) -> str:

@@ -4,12 +4,10 @@ Views compose: the lot recall list and the usage report read session records fro
 app (sessions/records/recall.py).
 """
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -31,7 +29,7 @@ from .forms import (
     RecallForm,
     VersionForm,
 )
-from .models import Formulation, FormulationVersion, Ingredient, IngredientLine, Lot, LotStatus
+from .models import Formulation, FormulationVersion, Ingredient, IngredientLine, Lot
 from .sheets import ingredient_sheet_context
 from .units import strength_in_words
 
@@ -87,21 +85,14 @@ def formulation_edit(request, pk):
     return render(request, "formulations/form.html", {"form": form, "title": f"Edit {formulation}"})
 
 
-# Lots that expired longer ago than this are history: the detail page names how many there are
-# and shows them on request (?lots=all), so the page does not grow with the years of lots.
-LOTS_SHOWN_AFTER_EXPIRY = timedelta(days=365)
-
-
 @permission_required("formulations.view_formulation", "formulations.view_formulationversion")
 def formulation_detail(request, pk):
     formulation = get_object_or_404(Formulation, pk=pk)
     today = timezone.localdate()
     all_lots = request.GET.get("lots") == "all"
-    older_than = today - LOTS_SHOWN_AFTER_EXPIRY
     lots = Lot.objects.all()
-    if not all_lots:
-        # A quarantined lot waits for someone's decision: shown however old.
-        lots = lots.exclude(Q(expires_on__lt=older_than) & ~Q(status=LotStatus.QUARANTINED))
+    if not all_lots:  # ?lots=all shows the lots in history too
+        lots = lots.exclude(lot_rules.lots_in_history(on_date=today))
     versions = (
         formulation.versions.prefetch_related(
             Prefetch("lines", queryset=IngredientLine.objects.select_related("ingredient")),
@@ -112,8 +103,7 @@ def formulation_detail(request, pk):
         .annotate(
             session_count=Coalesce("usage__sessions", 0),
             older_lots=Count(
-                "lots",
-                filter=Q(lots__expires_on__lt=older_than) & ~Q(lots__status=LotStatus.QUARANTINED),
+                "lots", filter=lot_rules.lots_in_history(on_date=today, prefix="lots__")
             ),
         )
         .order_by("-number")
@@ -133,7 +123,7 @@ def formulation_detail(request, pk):
             "versions": versions,
             "compare_form": CompareForm(),
             "all_lots": all_lots,
-            "older_than": older_than,
+            "older_than": lot_rules.lots_history_since(today),
         },
     )
 
