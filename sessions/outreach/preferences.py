@@ -24,7 +24,9 @@ def channel_refusal(*, patient: Patient, channel: str) -> str:
         return f"The patient opted out of {label}."
     if consent is None:
         return f"The patient has not agreed to reminders by {label}."
-    if not address:
+    # Blank is None or "": a stored mobile is a PhoneNumber, whose truth value would format
+    # (and validate) the number just to learn that it is there.
+    if address is None or address == "":
         return f"The patient has no {'email address' if channel == Channel.EMAIL else 'mobile'}."
     return ""
 
