@@ -32,6 +32,7 @@ class ClinicAdmin(SimpleHistoryAdmin):
                     "course_min_interval_days",
                     "course_max_interval_days",
                     "maintenance_after_months",
+                    "recall_lapse_months",
                     "session_minutes",
                     "aftercare_template",
                 ]

@@ -79,6 +79,15 @@ class Clinic(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Practice default 4 (4–6; every 3 is common for dutasteride).",
     )
+    recall_lapse_months = models.PositiveSmallIntegerField(
+        "recall lapses after (months overdue)",
+        default=12,
+        validators=[MinValueValidator(3), MaxValueValidator(120)],
+        help_text="A patient whose maintenance has been overdue this long is lapsed: no longer "
+        "on the recall list's windows nor sent maintenance prompts (they stay listed under "
+        "Lapsed). Results typically last 6–12 months without maintenance, so a return after "
+        "that is a new assessment rather than maintenance.",
+    )
     session_minutes = models.PositiveSmallIntegerField(
         "default session length (minutes)", default=45, validators=[MinValueValidator(5)]
     )

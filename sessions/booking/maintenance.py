@@ -7,6 +7,11 @@ signed (`maintenance_reschedule`), with the date of the next prompt beside it, s
 recall list nor the sweep ever reads a patient's history to find out (DESIGN.md decision 10).
 
 A patient is due while nothing is booked for them: a booked visit means the recall worked.
+One overdue for more than Clinic.recall_lapse_months (default 12) is lapsed: results typically
+last 6–12 months without maintenance, so a return after that is a new assessment, not
+maintenance. A lapsed patient is off the recall windows and gets no more prompts; reception
+finds them under Lapsed. That also keeps the list and its counts the size of the last year's
+work, not of every patient the clinic ever treated.
 """
 
 import calendar
@@ -56,30 +61,48 @@ def maintenance_reschedule(*, clinic: Clinic, patient_id: int, visit_on: date) -
     )
 
 
-def maintenance_due_plans(*, due_by: date, now: datetime) -> QuerySet[TreatmentPlan]:
-    """Completed courses whose maintenance falls due by `due_by`, of patients still with the
-    clinic who have no visit booked from `now` on. The recall list and the prompts both ask it.
+def recall_lapsed_before(*, clinic: Clinic, today: date) -> date:
+    """The earliest due date still recalled: a course due before it has lapsed."""
+    return add_months(today, -clinic.recall_lapse_months)
+
+
+def maintenance_due_plans(
+    *, due_by: date, now: datetime, due_from: date | None = None
+) -> QuerySet[TreatmentPlan]:
+    """Completed courses whose maintenance falls due by `due_by` (and from `due_from`, when
+    given), of patients still with the clinic who have no visit booked from `now` on. The
+    recall list and the prompts both ask it.
 
     A patient whose processing is restricted (an erasure request) is left off too: a recall
     call or a "time for your next visit" message is marketing, not care."""
     coming = TreatmentSession.objects.filter(
         patient_id=OuterRef("patient_id"), status__in=COMING, starts_at__gt=now
     )
-    return TreatmentPlan.objects.filter(
+    plans = TreatmentPlan.objects.filter(
         status=PlanStatus.COMPLETED,
         maintenance_due_on__lte=due_by,
         patient__archived_at__isnull=True,
         patient__processing_restricted_at__isnull=True,
-    ).exclude(Exists(coming))
+    )
+    if due_from is not None:
+        plans = plans.filter(maintenance_due_on__gte=due_from)
+    return plans.exclude(Exists(coming))
 
 
 class RecallWindow(TextChoices):
     """How far ahead reception works the recall list. Overdue patients are on every window:
-    they are still to be called, and come first."""
+    they are still to be called, and come first. Lapsed is the patients overdue for longer
+    than the clinic recalls, most recently lapsed first: on no other window."""
 
     OVERDUE = "overdue", "Overdue"
     MONTH = "month", "This month"
     QUARTER = "3months", "Next 3 months"
+    LAPSED = "lapsed", "Lapsed"
+
+
+# The windows counted together on every page of the list (LAPSED is counted only when shown:
+# it holds every patient who ever stopped coming back).
+RECALLED = (RecallWindow.OVERDUE, RecallWindow.MONTH, RecallWindow.QUARTER)
 
 
 DEFAULT_WINDOW = RecallWindow.MONTH
@@ -102,6 +125,7 @@ class MaintenanceDue:
     due_on: date
     attempts: list[ContactAttempt]
     overdue: bool
+    lapsed: bool
 
     @property
     def last_contact(self) -> ContactAttempt | None:
@@ -116,15 +140,17 @@ def contact_by_name(attempt: ContactAttempt) -> str:
 
 @dataclass
 class MaintenanceList:
-    """The recall list for one window, oldest due first. `plans` is a queryset for a
-    paginator; `rows` turns one page of it into what the page shows. `counts` holds the size
-    of every window (one aggregate query), `total` the chosen one's."""
+    """The recall list for one window, oldest due first (lapsed: latest first). `plans` is a
+    queryset for a paginator; `rows` turns one page of it into what the page shows. `counts`
+    holds the size of every recalled window (one aggregate query) and of Lapsed when it is the
+    one shown, `total` the chosen one's."""
 
     plans: QuerySet[TreatmentPlan]
     window: str
     counts: dict[str, int]
     today: date
     zone: object
+    lapsed_before: date
 
     @property
     def total(self) -> int:
@@ -162,6 +188,7 @@ class MaintenanceList:
                 due_on=plan.maintenance_due_on,
                 attempts=list(plan.contact_attempts.all()),
                 overdue=plan.maintenance_due_on < self.today,
+                lapsed=plan.maintenance_due_on < self.lapsed_before,
             )
             for plan in plans
         ]
@@ -170,12 +197,15 @@ class MaintenanceList:
 def maintenance_list(
     *, clinic: Clinic, today: date, now: datetime, window: str = DEFAULT_WINDOW
 ) -> MaintenanceList:
-    """The recall list for `window`, with the size of every window counted in one query (the
-    windows nest: overdue within this month within the next 3 months)."""
+    """The recall list for `window`, with the size of every recalled window counted in one
+    query (the windows nest: overdue within this month within the next 3 months)."""
     if window not in RecallWindow.values:
         window = DEFAULT_WINDOW
+    lapsed_before = recall_lapsed_before(clinic=clinic, today=today)
     widest = maintenance_due_plans(
-        due_by=recall_window_due_by(window=RecallWindow.QUARTER, today=today), now=now
+        due_by=recall_window_due_by(window=RecallWindow.QUARTER, today=today),
+        due_from=lapsed_before,
+        now=now,
     )
     counts = widest.aggregate(
         **{
@@ -183,17 +213,32 @@ def maintenance_list(
                 "pk",
                 filter=Q(maintenance_due_on__lte=recall_window_due_by(window=choice, today=today)),
             )
-            for choice in RecallWindow.values
+            for choice in RECALLED
         }
     )
+    if window == RecallWindow.LAPSED:
+        chosen = maintenance_due_plans(due_by=lapsed_before - timedelta(days=1), now=now)
+        counts[window] = chosen.count()
+        order = ("-maintenance_due_on", "pk")
+    else:
+        chosen = widest.filter(
+            maintenance_due_on__lte=recall_window_due_by(window=window, today=today)
+        )
+        order = ("maintenance_due_on", "pk")
     attempts = ContactAttempt.objects.select_related("by__staff_profile")
     plans = (
-        widest.filter(maintenance_due_on__lte=recall_window_due_by(window=window, today=today))
-        .select_related("patient")
+        chosen.select_related("patient")
         .prefetch_related(Prefetch("contact_attempts", queryset=attempts))
-        .order_by("maintenance_due_on", "pk")
+        .order_by(*order)
     )
-    return MaintenanceList(plans=plans, window=window, counts=counts, today=today, zone=clinic.zone)
+    return MaintenanceList(
+        plans=plans,
+        window=window,
+        counts=counts,
+        today=today,
+        zone=clinic.zone,
+        lapsed_before=lapsed_before,
+    )
 
 
 def maintenance_due(
@@ -208,10 +253,14 @@ def maintenance_overdue_count(*, clinic: Clinic, today: date, now: datetime) -> 
     return maintenance_list(clinic=clinic, today=today, now=now).overdue
 
 
-def maintenance_prompts_due(*, today: date, now: datetime) -> QuerySet[TreatmentPlan]:
-    """Due courses whose next prompt date has come (the sweep's step): an index range on the
-    prompt date, however long the clinic's history."""
-    return maintenance_due_plans(due_by=today, now=now).filter(maintenance_prompt_on__lte=today)
+def maintenance_prompts_due(
+    *, clinic: Clinic, today: date, now: datetime
+) -> QuerySet[TreatmentPlan]:
+    """Due courses, not lapsed, whose next prompt date has come (the sweep's step): an index
+    range on the prompt date, however long the clinic's history."""
+    return maintenance_due_plans(
+        due_by=today, due_from=recall_lapsed_before(clinic=clinic, today=today), now=now
+    ).filter(maintenance_prompt_on__lte=today)
 
 
 def maintenance_prompt_on(*, clinic: Clinic, plan: TreatmentPlan, today: date) -> date:

@@ -39,7 +39,7 @@ def maintenance(request):
         return HttpResponseBadRequest("No clinic is set up yet: a clinic admin must create it.")
     recall = _recall(request)
     windows = [
-        (choice, label, recall.counts[choice], f"?{urlencode({'window': choice})}")
+        (choice, label, recall.counts.get(choice), f"?{urlencode({'window': choice})}")
         for choice, label in RecallWindow.choices
     ]
     return render(

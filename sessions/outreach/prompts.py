@@ -31,7 +31,7 @@ def _maintenance_plans(*, clinic: Clinic, now: datetime) -> list[Reminder | None
     whose next prompt date has come; the next prompt then moves one interval on."""
     today = now.astimezone(clinic.zone).date()
     plans = list(
-        maintenance_prompts_due(today=today, now=now)
+        maintenance_prompts_due(clinic=clinic, today=today, now=now)
         .select_related("patient")
         .select_for_update(of=("self",))
     )

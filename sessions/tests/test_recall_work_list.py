@@ -80,6 +80,36 @@ def test_the_page_offers_each_window_with_its_count_and_shows_the_chosen_one(cli
     assert nonsense.count('data-testid="maintenance-row"') == 2
 
 
+def test_a_patient_overdue_longer_than_the_clinic_recalls_is_lapsed_not_recalled(client_as, clinic):
+    # given: due yesterday, 12 months ago to the day (still recalled), 12 months and a day ago
+    # and three years ago (lapsed), with the clinic's default of 12 months
+    yesterday = completed_course(clinic, date(2026, 7, 22))  # due 22 Nov 2026
+    year = completed_course(clinic, date(2025, 7, 23))  # due 23 Nov 2025
+    lapsed = completed_course(clinic, date(2025, 7, 22))  # due 22 Nov 2025
+    long_gone = completed_course(clinic, date(2023, 7, 1))  # due 1 Nov 2023
+
+    def plans(window):
+        rows = maintenance_due(clinic=clinic, today=TODAY, now=MONDAY, window=window)
+        return [r.plan for r in rows]
+
+    # then: the recall windows stop at the horizon, Lapsed holds the rest, latest first
+    assert plans(RecallWindow.OVERDUE) == [year, yesterday]
+    assert plans(RecallWindow.QUARTER) == [year, yesterday]
+    assert plans(RecallWindow.LAPSED) == [lapsed, long_gone]
+    page = client_as(Role.RECEPTION).get("/maintenance/").content.decode()
+    assert "<strong>2</strong> due, <strong>2</strong> of them overdue" in page
+    assert "has lapsed" in page and "(due before 23 Nov 2025)" in page
+    assert 'href="?window=lapsed">Lapsed</a>' in page  # counted only when shown
+    shown = client_as(Role.RECEPTION).get("/maintenance/?window=lapsed").content.decode()
+    assert shown.count('data-testid="maintenance-row"') == 2
+    assert "<strong>2</strong> lapsed, latest first" in shown
+    assert shown.count("Lapsed</span>") == 2 and "Overdue</span>" not in shown
+    # and a clinic that recalls for longer recalls them again
+    clinic.recall_lapse_months = 60
+    clinic.save()
+    assert plans(RecallWindow.OVERDUE) == [long_gone, lapsed, year, yesterday]
+
+
 def test_each_row_shows_phone_email_a_link_to_the_patient_and_the_last_contact(
     client_as, clinic, staff
 ):

@@ -747,6 +747,26 @@ def test_maintenance_is_prompted_when_due_and_again_each_interval(open_clinic, p
     assert "next visit" in mail.outbox[0].subject
 
 
+def test_maintenance_prompts_stop_once_the_patient_has_lapsed(open_clinic, plan):
+    # given: maintenance due 20 November 2026, never booked; the clinic recalls for 12 months
+    plan.patient.email_consent_at = CONSENTED
+    plan.patient.save(update_fields=["email_consent_at"])
+    _completed_plan(
+        plan, last_session_at=datetime(2026, 7, 20, 10, tzinfo=UTC), due_on=date(2026, 11, 20)
+    )
+
+    # when: the sweep runs at each prompt date, due, +4, +8, +12 and +16 months
+    sent = [
+        dispatch_due_reminders(now=datetime(*day, 10, 30, tzinfo=UTC)).sent
+        for day in ((2026, 11, 20), (2027, 3, 20), (2027, 7, 20), (2027, 11, 20), (2028, 3, 20))
+    ]
+
+    # then: prompted while overdue up to 12 months (the 20 November 2027 one is 12 months on,
+    # the last day still recalled); none once lapsed
+    assert sent == [1, 1, 1, 1, 0]
+    assert Reminder.objects.filter(plan=plan, kind=ReminderKind.MAINTENANCE).count() == 4
+
+
 def test_an_overdue_prompt_found_at_night_waits_for_the_end_of_quiet_hours(open_clinic, plan):
     # given a maintenance prompt due days ago, first noticed by the 06:00 sweep
     plan.patient.email_consent_at = CONSENTED
