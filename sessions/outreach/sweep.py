@@ -20,7 +20,7 @@ A worker killed mid-group leaves that group `sending`, sent or not: after the le
 become `unknown` and are never resent automatically, since the provider may have delivered them
 and a patient texted twice is the failure mode this design exists to avoid. That is at most
 MARK_EVERY rows, as many as the rows a per-row begin left sent but not yet marked. The claimed
-rows of later groups are still `pending`: their claim lapses after CLAIM_SECONDS and the next
+rows of later groups are still `pending`: their claim lapses after claim.CLAIM_SECONDS and the next
 sweep takes them. A sweep that stops on its own (its time budget, a soft time limit, an error)
 hands back at once every row it claimed or began but did not try. Never Celery eta/countdown.
 """
@@ -35,19 +35,18 @@ from datetime import datetime, timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import Prefetch, Q
 
 from clinic.models import Clinic
 from patients.models import Channel
 
 from ..models import (
-    PatientLink,
     PlanStatus,
     Reminder,
     ReminderKind,
     ReminderStatus,
 )
 from . import messaging
+from .claim import claim_due_reminders
 from .messages import Message, reminders_prepare_links, render_reminder
 from .preferences import channel_refusal, send_after_for
 from .prompts import reminders_generate_periodic
@@ -57,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 
 # Rows claimed per transaction. A worker killed mid-batch strands none of them: a claimed row
-# stays `pending` until its group begins, and its claim lapses after CLAIM_SECONDS. Large,
+# stays `pending` until its group begins, and its claim lapses after claim.CLAIM_SECONDS. Large,
 # because the claim's fixed cost (one joined read, one UPDATE, one commit) is shared by them all.
 BATCH_SIZE = 200
 # Rows turned `sending` in one commit just before they are sent, and marked `sent` in one commit
@@ -75,9 +74,6 @@ FIRST_GROUP = 5
 # A sweep stops claiming after this many seconds so it ends well inside Celery's soft time
 # limit (60 s): rows it did not reach wait for the next minute instead of being cut off mid-send.
 SWEEP_BUDGET_SECONDS = 40
-# A claim lapses after this long: longer than a sweep can run (Celery's hard time limit, 90 s),
-# so two live sweeps never hold one row, short enough that a killed sweep's rows go out soon.
-CLAIM_SECONDS = 120
 # Retry after 1, 2, 4, 8… minutes, never more than an hour apart.
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
@@ -155,78 +151,6 @@ def reminders_cancel_restricted(*, now: datetime) -> int:
     return Reminder.objects.filter(
         status=ReminderStatus.PENDING, patient__processing_restricted_at__isnull=False
     ).update(status=ReminderStatus.CANCELLED, last_error=RESTRICTED_REASON, updated_at=now)
-
-
-# What the sweep reads of a claimed row and the rows behind it: what judges it (status, the
-# appointment's time and state, the plan's state, the patient's consent, opt-outs and quiet
-# hours), addresses it and fills its message. Nothing else of the patient (birth date, address,
-# GP, emergency contact) is read to send a reminder, and each column left out is one fewer
-# value to convert per row: the patient alone has three phone numbers, each parsed on load.
-def _of(relation: str, *names: str) -> tuple[str, ...]:
-    return tuple(f"{relation}__{name}" for name in names)
-
-
-CLAIM_FIELDS = (
-    "kind", "channel", "patient", "online_booking", "waitlist_offer", "session", "plan",
-    "due_at", "send_after", "status", "attempts", "claimed_at",
-    *_of(
-        "patient", "given_name", "email", "mobile", "preferred_channel", "time_zone",
-        "email_consent_at", "sms_consent_at", "email_opt_out_at", "sms_opt_out_at",
-        "quiet_hours_start", "quiet_hours_end", "processing_restricted_at",
-    ),
-    *_of("session", "patient", "clinician", "room", "plan", "kind", "status", "starts_at",
-         "ends_at"),
-    *_of("session__record", "session", "aftercare_given", "signed_at"),
-    *_of("plan", "status"),
-    *_of("online_booking", "public_id", "code_nonce", "given_name", "email", "mobile"),
-    *_of("waitlist_offer", "public_id", "status", "starts_at", "expires_at"),
-)  # fmt: skip
-
-
-def claim_due_reminders(*, now: datetime, limit: int) -> list[Reminder]:
-    """Claim up to `limit` due rows: stamp `claimed_at` and commit, so no other sweep takes them
-    until the claim lapses. They stay `pending` until their group begins.
-
-    PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED lets two sweeps claim disjoint rows at once.
-    SQLite: the settings make every transaction IMMEDIATE, so the whole claim holds the write
-    lock and two sweeps claim one after the other. Either way the rows read here are this
-    sweep's alone until the commit, so the ones returned are exactly the ones it marked."""
-    live_links = PatientLink.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
-    claim_lapsed = Q(claimed_at__isnull=True) | Q(
-        claimed_at__lt=now - timedelta(seconds=CLAIM_SECONDS)
-    )
-    with transaction.atomic():
-        due = (
-            # A patient whose processing is restricted (an erasure request) gets no message,
-            # even one queued before the request: reminders_cancel_restricted ends those.
-            Reminder.objects.filter(
-                claim_lapsed,
-                status=ReminderStatus.PENDING,
-                send_after__lte=now,
-                patient__processing_restricted_at__isnull=True,
-            )
-            .select_related(
-                "patient", "session", "session__record", "plan", "online_booking", "waitlist_offer"
-            )
-            .only(*CLAIM_FIELDS)
-            .prefetch_related(
-                Prefetch("session__patient_links", queryset=live_links, to_attr="live_links")
-            )
-            .order_by("send_after", "pk")
-        )
-        if connection.features.has_select_for_update_skip_locked:
-            # of=("self",): lock the reminder rows only; the joined rows (the session, the
-            # nullable plan) are read, not claimed.
-            due = due.select_for_update(skip_locked=True, of=("self",))
-        claimed = list(due[:limit])
-        if not claimed:
-            return []
-        Reminder.objects.filter(pk__in=[r.pk for r in claimed]).update(
-            claimed_at=now, updated_at=now
-        )
-    for reminder in claimed:
-        reminder.claimed_at = now
-    return claimed
 
 
 def _finish(reminder: Reminder, *, now: datetime, **changes) -> bool:
@@ -511,7 +435,7 @@ def _failed(reminder: Reminder, *, clinic: Clinic, now: datetime, reason: str) -
 
 def _release(ids: list[int], *, now: datetime) -> None:
     """Give up the rows this sweep claimed, or began in its current group, and did not try (a
-    soft time limit, an error, the budget), so the next sweep need not wait for CLAIM_SECONDS
+    soft time limit, an error, the budget), so the next sweep need not wait for claim.CLAIM_SECONDS
     nor leave a begun row to the lease. Safe for a `sending` row only because this process
     never called the provider for it. A SIGKILL skips this: the claim lapses, and the begun
     group becomes `unknown`."""

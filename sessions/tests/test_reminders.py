@@ -31,12 +31,12 @@ from sessions.models import (
     TreatmentSession,
 )
 from sessions.outreach import preferences, sweep
+from sessions.outreach.claim import claim_due_reminders
 from sessions.outreach.links import patient_link_issue
 from sessions.outreach.messaging import DeliveryFailed
 from sessions.outreach.rows import reminders_backfill, reminders_on_session_completed
 from sessions.outreach.sweep import (
     SweepResult,
-    claim_due_reminders,
     dispatch_due_reminders,
     group_begin,
 )

@@ -22,6 +22,7 @@ from sessions.models import (
     TreatmentSession,
 )
 from sessions.outreach import sweep
+from sessions.outreach.claim import claim_due_reminders
 from sessions.outreach.messages import render_reminder
 from sessions.outreach.messaging import SmsBackend
 from sessions.outreach.online_booking import online_booking_start, online_slots
@@ -123,7 +124,7 @@ def test_a_row_that_became_unknown_before_the_batch_was_marked_stays_unknown(
     open_clinic, clinician, room
 ):
     first, second = _due(clinician, room, 2)
-    claimed = sweep.claim_due_reminders(now=MONDAY, limit=10)
+    claimed = claim_due_reminders(now=MONDAY, limit=10)
     marks = sweep.SentMarks()
     assert sweep.group_begin(reminders=claimed, now=MONDAY, clinic=open_clinic).sending == claimed
     for reminder in claimed:
@@ -168,7 +169,7 @@ def test_a_worker_killed_mid_group_leaves_only_that_group_to_the_lease(
 ):
     # given: five due reminders claimed by a worker that began a group of two and was killed
     reminders = _due(clinician, room, 5)
-    claimed = sweep.claim_due_reminders(now=MONDAY, limit=10)
+    claimed = claim_due_reminders(now=MONDAY, limit=10)
     begun = sweep.group_begin(reminders=claimed[:2], now=MONDAY, clinic=open_clinic).sending
     assert begun == reminders[:2]
 
@@ -277,7 +278,7 @@ def test_a_group_begins_and_is_marked_only_where_the_rows_are_still_its_own(
     # given: three claimed rows, on a database with or without UPDATE … RETURNING (SQLite
     # before 3.35 has none)
     first, cancelled, lapsed = _due(clinician, room, 3)
-    claimed = sweep.claim_due_reminders(now=MONDAY, limit=10)
+    claimed = claim_due_reminders(now=MONDAY, limit=10)
     monkeypatch.setattr(connection.features, "can_return_columns_from_insert", returning)
     Reminder.objects.filter(pk=cancelled.pk).update(status=ReminderStatus.CANCELLED)
 

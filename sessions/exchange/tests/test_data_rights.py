@@ -21,7 +21,8 @@ from sessions.exchange.data_rights import (
 )
 from sessions.exchange.tests.conftest import NOW
 from sessions.models import OnlineBooking, ReminderStatus
-from sessions.outreach.sweep import claim_due_reminders, reminders_cancel_restricted
+from sessions.outreach.claim import claim_due_reminders
+from sessions.outreach.sweep import reminders_cancel_restricted
 from sessions.records.safety import safety_report
 from sessions.tests.factories import ReminderFactory, TreatmentSessionFactory
 
