@@ -160,6 +160,10 @@ class MaintenanceList:
     def overdue(self) -> int:
         return self.counts[RecallWindow.OVERDUE]
 
+    @property
+    def shows_lapsed(self) -> bool:
+        return self.window == RecallWindow.LAPSED
+
     def page(self, number, *, per_page: int = PAGE_SIZE) -> Page:
         """One page of the list; its rows are in `page.rows`."""
         paginator = Paginator(self.plans, per_page)
