@@ -9,8 +9,10 @@ from clinic.models import Clinic
 from patients.models import Channel, Patient
 
 
-def channel_refusal(*, patient: Patient, channel: str) -> str:
-    """Why the patient may not be messaged on `channel` now, or "" when they may."""
+def channel_refusal(*, patient: Patient, channel: str, mobile: str | None = None) -> str:
+    """Why the patient may not be messaged on `channel` now, or "" when they may. `mobile`: the
+    patient's mobile as the text it is stored as, when the caller read it so (the sweep's claim
+    loads no phone number); else the patient's own field is read."""
     label = "email" if channel == Channel.EMAIL else "text messages"
     if channel == Channel.EMAIL:
         consent, opt_out, address = (
@@ -19,7 +21,8 @@ def channel_refusal(*, patient: Patient, channel: str) -> str:
             patient.email,
         )
     else:
-        consent, opt_out, address = patient.sms_consent_at, patient.sms_opt_out_at, patient.mobile
+        consent, opt_out = patient.sms_consent_at, patient.sms_opt_out_at
+        address = patient.mobile if mobile is None else mobile
     if opt_out is not None:
         return f"The patient opted out of {label}."
     if consent is None:

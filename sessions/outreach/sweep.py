@@ -92,11 +92,8 @@ def deliver_message(*, reminder: Reminder, message: Message, clinic: Clinic) -> 
     provider slow or failing."""
     key = str(reminder.pk)
     if reminder.channel == Channel.SMS:
-        # E.164, what every SMS provider takes; `as_e164` formats the stored number without
-        # str()'s validity check, which runs the number plan's matchers on every text.
-        return messaging.send_sms(
-            to=recipient(reminder).mobile.as_e164, body=message.sms, idempotency_key=key
-        )
+        # The stored E.164 text the claim read (claim.SMS_TO), not a parsed number.
+        return messaging.send_sms(to=reminder.sms_to, body=message.sms, idempotency_key=key)
     email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.text,
@@ -181,7 +178,9 @@ def _skip_reason(*, reminder: Reminder, now: datetime) -> tuple[str, str] | None
     if reminder.patient_id is None:
         # A one-time code the person asked for a moment ago: no consent or opt-out to weigh.
         return None
-    refusal = channel_refusal(patient=reminder.patient, channel=reminder.channel)
+    refusal = channel_refusal(
+        patient=reminder.patient, channel=reminder.channel, mobile=reminder.sms_to
+    )
     if refusal:
         return ReminderStatus.CANCELLED, refusal
     return None

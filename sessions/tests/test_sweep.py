@@ -428,7 +428,7 @@ def test_the_claim_reads_all_that_any_kind_of_message_needs(
 
     # when: one sweep sends them all
     deferred_loads.clear()  # the fixtures' own reads
-    KeptSms.bodies.clear()
+    KeptSms.texts.clear()
     with override_settings(SMS_BACKEND="sessions.tests.test_sweep.KeptSms"):
         result = sweep.dispatch_due_reminders(now=MONDAY)
 
@@ -437,16 +437,18 @@ def test_the_claim_reads_all_that_any_kind_of_message_needs(
     assert deferred_loads == []
     if channel == "email":  # the signed record's own aftercare (a text gives the clinic's)
         assert any("No hair wash for 12 hours." in m.body for m in mail.outbox)
-    else:
-        assert len(KeptSms.bodies) == result.sent
+    else:  # each to its own recipient's mobile: the code to the person who asked at /book/
+        code = Reminder.objects.get(kind=ReminderKind.VERIFICATION_CODE).pk
+        assert len(KeptSms.texts) == result.sent
+        assert {to for key, to in KeptSms.texts if key != str(code)} == {"+447700900555"}
+        assert [to for key, to in KeptSms.texts if key == str(code)] == ["+447700900556"]
 
 
 class KeptSms(SmsBackend):
-    """Keeps the texts it is given, for a test to read."""
+    """Keeps the texts it is given (idempotency key, number), for a test to read."""
 
-    bodies: list[str] = []
+    texts: list[tuple[str, str]] = []
 
     def send_sms(self, *, to: str, body: str, idempotency_key: str) -> str:
-        assert to.startswith("+44")
-        KeptSms.bodies.append(body)
+        KeptSms.texts.append((idempotency_key, to))
         return f"kept-{idempotency_key}"
