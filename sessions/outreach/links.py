@@ -7,13 +7,15 @@ time: revoking stamps `revoked_at` and rotates the nonce. A link dies when its a
 starts, and every link of a session is revoked when the session is cancelled or moved.
 """
 
+import functools
 import secrets
 from datetime import datetime
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from sessions.models import PatientLink, TreatmentSession
 
@@ -54,8 +56,25 @@ def patient_link_token(*, link: PatientLink) -> str:
 
 
 def patient_link_url(*, link: PatientLink) -> str:
-    path = reverse("patient_link", kwargs={"token": patient_link_token(link=link)})
-    return settings.SITE_URL.rstrip("/") + path
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    before, after = _link_url_around_token(settings.SITE_URL, urlconf, get_script_prefix())
+    return before + patient_link_token(link=link) + after
+
+
+# A token is URL-safe base64, "." and "~", all of which reverse() leaves as they are.
+_MARK_IN_PATH = "0.0~0~0"
+
+
+@functools.lru_cache(maxsize=16)
+def _link_url_around_token(site_url: str, urlconf, script_prefix: str) -> tuple[str, str]:
+    """The link's absolute URL before and after its token, reversed once for each site, URLconf
+    and script prefix (the arguments, so a test overriding one gets its own): the sweep builds
+    one URL per message, and a reverse() cost twice the token's signing."""
+    path = reverse("patient_link", kwargs={"token": _MARK_IN_PATH}, urlconf=urlconf)
+    before, mark, after = (site_url.rstrip("/") + path).partition(_MARK_IN_PATH)
+    if not mark:
+        raise ImproperlyConfigured("The patient_link URL must carry its token unchanged.")
+    return before, after
 
 
 def patient_link_issue(*, session: TreatmentSession, now: datetime) -> str:
