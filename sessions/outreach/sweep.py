@@ -88,8 +88,9 @@ def recipient(reminder: Reminder):
 def deliver_message(*, reminder: Reminder, message: Message, clinic: Clinic) -> str:
     """The one place a reminder leaves the system; returns the provider's id.
 
-    The reminder id is the provider idempotency key. Tests replace this function to make the
-    provider slow or failing."""
+    `reminder` is a row the claim read (its `sms_to` is the claim's). The reminder id is the
+    provider idempotency key. Tests replace this function to make the provider slow or
+    failing."""
     key = str(reminder.pk)
     if reminder.channel == Channel.SMS:
         # The stored E.164 text the claim read (claim.SMS_TO), not a parsed number.

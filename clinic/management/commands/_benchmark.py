@@ -184,27 +184,24 @@ def _client(user) -> Client:
 
 def measure_pages() -> list[dict]:
     clients = {role: _client(user) for role, user in users_by_role().items()}
-    trivial, results = Client(HTTP_HOST="127.0.0.1"), []
+    trivial, opened, results = Client(HTTP_HOST="127.0.0.1"), [], []
     for name, role, url in pages(subjects()):
         with CaptureQueriesContext(connection) as queries:
             response = clients[role].get(url)
             body = _body(response)  # a streamed page (the recall CSV) queries as it streams
         # Read now: the next request's request_started signal empties the query log.
-        results.append(
-            {"page": name, "role": role, "url": url, "status": response.status_code,
-             "queries": len(queries), "bytes": len(body), "times": [], "reference": []}
-        )  # fmt: skip
+        opened.append((clients[role], url, [], []))
+        results.append({"page": name, "role": role, "status": response.status_code,
+                        "queries": len(queries), "bytes": len(body)})  # fmt: skip
     started = time.perf_counter()
     for _ in range(PAGE_RUNS):
-        for page in results:
+        for client, url, times, reference in opened:
             # The login page, timed just before each run: how fast this machine is right now.
-            page["reference"].append(_timed(trivial, reverse("login")))
-            page["times"].append(_timed(clients[page["role"]], page["url"]))
-        if time.perf_counter() - started > PAGE_BUDGET_SECONDS * len(results):
+            reference.append(_timed(trivial, reverse("login")))
+            times.append(_timed(client, url))
+        if time.perf_counter() - started > PAGE_BUDGET_SECONDS * len(opened):
             break
-    for page in results:
-        times, reference = page.pop("times"), page.pop("reference")
-        del page["url"]
+    for page, (_, _, times, reference) in zip(results, opened, strict=True):
         page.update(ms=round(statistics.median(times), 1), runs=len(times))
         page["reference_ms"] = round(statistics.median(reference), 2)
     return results
